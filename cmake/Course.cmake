@@ -1,0 +1,88 @@
+# course_topic(NN-name [LIBRARIES lib...] [SMOKE_ARGS arg...] [TIMEOUT seconds])
+#
+# Declares one topic from its five folders. For topic 01-functional it makes:
+#
+#   01-functional-solution        library  solutions/01-functional/*.cpp (or header-only)
+#   01-functional-exercise        library  exercises/01-functional/*.cpp (same headers, same API)
+#   01-functional-lesson          program  lessons/01-functional/*.cpp, linked to the solution
+#   01-functional-lesson-mine     program  the same lesson linked to the exercise (built on demand)
+#   01-functional-tests-solution  program  tests/01-functional/*.cpp against the solution
+#   01-functional-tests-exercise  program  the same tests against the exercise
+#
+# and the CTest entries, one per Catch2 test case, each with a TIMEOUT:
+#   01-functional/solution/<case>    label solution    must pass
+#   01-functional/exercise/<case>    label exercise    what ./course check and grade run
+#   01-functional/stub-check/<case>  label stub-check  must FAIL on the shipped stub
+#   01-functional/lesson-smoke       label lesson-smoke  the lesson with --quick
+#
+# Editing one exercise file rebuilds only that exercise's library and test program.
+function(course_topic name)
+  cmake_parse_arguments(T "" "TIMEOUT" "LIBRARIES;SMOKE_ARGS" ${ARGN})
+  if(NOT T_TIMEOUT)
+    set(T_TIMEOUT ${COURSE_TEST_TIMEOUT})
+  endif()
+  set(root "${PROJECT_SOURCE_DIR}")
+  foreach(dir lessons exercises solutions tests)
+    if(NOT IS_DIRECTORY "${root}/${dir}/${name}")
+      message(FATAL_ERROR "course_topic(${name}): folder ${dir}/${name} is missing")
+    endif()
+  endforeach()
+
+  # The two implementations of the topic's API.
+  foreach(kind solution exercise)
+    set(dir "${root}/${kind}s/${name}")
+    file(GLOB sources CONFIGURE_DEPENDS "${dir}/*.cpp")
+    set(lib ${name}-${kind})
+    if(sources)
+      add_library(${lib} STATIC ${sources})
+      target_include_directories(${lib} PUBLIC "${dir}")
+      target_link_libraries(${lib} PUBLIC course_common ${T_LIBRARIES} PRIVATE course_warnings)
+      set(${kind}_scope PUBLIC)
+    else()
+      add_library(${lib} INTERFACE)
+      target_include_directories(${lib} INTERFACE "${dir}")
+      target_link_libraries(${lib} INTERFACE course_common ${T_LIBRARIES})
+      set(${kind}_scope INTERFACE)
+    endif()
+  endforeach()
+  # A stub names its parameters (they document the task) without using them yet.
+  target_compile_options(${name}-exercise ${exercise_scope} -Wno-unused-parameter)
+
+  # The lesson, on the solution (default) and on the student's code (--mine).
+  file(GLOB lesson_sources CONFIGURE_DEPENDS "${root}/lessons/${name}/*.cpp")
+  add_executable(${name}-lesson ${lesson_sources})
+  target_link_libraries(${name}-lesson PRIVATE ${name}-solution course_warnings)
+  add_executable(${name}-lesson-mine EXCLUDE_FROM_ALL ${lesson_sources})
+  target_link_libraries(${name}-lesson-mine PRIVATE ${name}-exercise course_warnings)
+
+  # The tests, compiled once against each implementation.
+  file(GLOB test_sources CONFIGURE_DEPENDS "${root}/tests/${name}/*.cpp")
+  foreach(kind solution exercise)
+    add_executable(${name}-tests-${kind} ${test_sources})
+    target_link_libraries(${name}-tests-${kind} PRIVATE ${name}-${kind} course_test_main course_warnings)
+  endforeach()
+
+  set(props TIMEOUT ${T_TIMEOUT})
+  catch_discover_tests(${name}-tests-solution
+    TEST_PREFIX "${name}/solution/"
+    PROPERTIES ${props} LABELS solution)
+  catch_discover_tests(${name}-tests-exercise
+    TEST_PREFIX "${name}/exercise/"
+    PROPERTIES ${props} LABELS exercise)
+  # The same cases again, expected to fail on the shipped stub. (catch_discover_tests
+  # names its generated file after EXTRA_ARGS, so a harmless extra argument keeps the
+  # two discoveries of one program apart.)
+  catch_discover_tests(${name}-tests-exercise
+    TEST_PREFIX "${name}/stub-check/"
+    EXTRA_ARGS --durations no
+    PROPERTIES ${props} LABELS stub-check WILL_FAIL TRUE)
+
+  add_test(NAME ${name}/lesson-smoke
+           COMMAND ${name}-lesson --quick
+                   --json "${CMAKE_BINARY_DIR}/smoke/${name}.json"
+                   --trace "${CMAKE_BINARY_DIR}/smoke/${name}.trace.json"
+                   ${T_SMOKE_ARGS})
+  set_tests_properties(${name}/lesson-smoke PROPERTIES TIMEOUT 300 LABELS lesson-smoke)
+
+  set_property(GLOBAL APPEND PROPERTY COURSE_TOPICS ${name})
+endfunction()

@@ -1,0 +1,43 @@
+# Every dependency comes from the distribution's packages (./course installs them);
+# nothing is downloaded at configure time.
+
+find_program(CCACHE_PROGRAM ccache)
+if(CCACHE_PROGRAM)
+  set(CMAKE_CXX_COMPILER_LAUNCHER "${CCACHE_PROGRAM}")
+endif()
+
+find_package(Threads REQUIRED)
+find_package(Boost 1.81 REQUIRED COMPONENTS program_options thread fiber context)
+find_package(CURL REQUIRED)
+find_package(ZLIB REQUIRED)
+find_package(nlohmann_json 3.11 REQUIRED)
+
+# Catch2: Debian 12 ships 2.13, newer distributions 3.x. Both provide
+# Catch2::Catch2WithMain (the main compiled once) and catch_discover_tests();
+# tests include tests/common/course_catch.hpp, which picks the right header.
+find_package(Catch2 REQUIRED)
+include(Catch)
+
+# Optional: the parallel algorithms of libstdc++ (std::execution::par) need TBB.
+find_package(TBB QUIET)
+if(TBB_FOUND)
+  message(STATUS "TBB found: std::execution::par runs in parallel")
+else()
+  message(STATUS "TBB not found: lessons skip std::execution::par with a note")
+endif()
+
+# Warnings for the course's own code (applied per target, not to dependencies).
+add_library(course_warnings INTERFACE)
+# Designated initializers that leave members at their defaults are idiomatic here.
+target_compile_options(course_warnings INTERFACE -Wall -Wextra -Wno-missing-field-initializers)
+
+# Sanitizer builds (presets asan and tsan) apply to every target of the course.
+if(COURSE_SANITIZE STREQUAL "address")
+  add_compile_options(-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined)
+  add_link_options(-fsanitize=address,undefined)
+elseif(COURSE_SANITIZE STREQUAL "thread")
+  add_compile_options(-fsanitize=thread -fno-omit-frame-pointer)
+  add_link_options(-fsanitize=thread)
+elseif(NOT COURSE_SANITIZE STREQUAL "")
+  message(FATAL_ERROR "COURSE_SANITIZE must be empty, 'address' or 'thread', not '${COURSE_SANITIZE}'")
+endif()
