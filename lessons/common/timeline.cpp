@@ -14,17 +14,26 @@ long Recorder::lane_number(const std::string& lane) {
     return long(lane_names_.size());
 }
 
-void Recorder::record(std::string name, Clock::time_point start, Clock::time_point end) {
-    std::lock_guard lock(mutex_);
+const std::string& Recorder::thread_lane() {
     auto me = std::this_thread::get_id();
     auto it = std::find_if(thread_lanes_.begin(), thread_lanes_.end(),
                            [&](auto& entry) { return entry.first == me; });
-    if (it == thread_lanes_.end()) {
-        thread_lanes_.emplace_back(me, "thread " + std::to_string(thread_lanes_.size() + 1));
-        it = thread_lanes_.end() - 1;
-    }
-    long tid = lane_number(it->second);
-    events_.push_back({std::move(name), it->second, long(::getpid()), tid, start, end});
+    if (it != thread_lanes_.end()) return it->second;
+    thread_lanes_.emplace_back(me, "thread " + std::to_string(thread_lanes_.size() + 1));
+    lane_number(thread_lanes_.back().second);
+    return thread_lanes_.back().second;
+}
+
+void Recorder::claim_lane() {
+    std::lock_guard lock(mutex_);
+    thread_lane();
+}
+
+void Recorder::record(std::string name, Clock::time_point start, Clock::time_point end) {
+    std::lock_guard lock(mutex_);
+    std::string lane = thread_lane();
+    long tid = lane_number(lane);
+    events_.push_back({std::move(name), std::move(lane), long(::getpid()), tid, start, end});
 }
 
 void Recorder::record_on(std::string lane, std::string name, Clock::time_point start,

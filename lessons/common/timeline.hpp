@@ -47,7 +47,10 @@ public:
     // RAII: records the task from construction to destruction.
     class Span {
     public:
-        Span(Recorder& r, std::string name) : rec_(r), name_(std::move(name)), start_(Clock::now()) {}
+        // Claims the thread's lane now, so lanes are numbered in the order tasks start.
+        Span(Recorder& r, std::string name) : rec_(r), name_(std::move(name)), start_(Clock::now()) {
+            rec_.claim_lane();
+        }
         ~Span() { rec_.record(std::move(name_), start_, Clock::now()); }
         Span(const Span&) = delete;
         Span& operator=(const Span&) = delete;
@@ -59,12 +62,16 @@ public:
     };
     Span span(std::string name) { return Span(*this, std::move(name)); }
 
+    // Gives the calling thread its lane ("thread N") if it has none yet.
+    void claim_lane();
+
     std::vector<TraceEvent> events() const;   // a copy, in recording order
     std::size_t lanes() const;
     void clear();
 
 private:
     long lane_number(const std::string& lane);   // caller holds mutex_
+    const std::string& thread_lane();            // caller holds mutex_
 
     mutable std::mutex mutex_;
     std::vector<TraceEvent> events_;
