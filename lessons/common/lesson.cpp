@@ -1,5 +1,6 @@
 #include "common/lesson.hpp"
 
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 
@@ -69,6 +70,8 @@ nlohmann::json Lesson::results() const { return results_json(id_, quick_, measur
 
 int Lesson::finish() {
     auto write = [&](const std::string& path, const nlohmann::json& doc) {
+        auto parent = std::filesystem::path(path).parent_path();
+        if (!parent.empty()) std::filesystem::create_directories(parent);
         std::ofstream out(path);
         out << doc.dump(2) << "\n";
         if (!out) throw std::runtime_error("cannot write " + path);
