@@ -229,9 +229,11 @@ void float_associativity(course::Lesson& lesson, std::size_t n) {
     for (auto& [name, value] : sums)
         std::printf("  %-16s %16.7f %14.3e\n", name.c_str(), double(value), double(value - exact));
     std::printf("  %-16s %16.7Lf\n", "exact", exact);
-    lesson.say("Float addition is not associative: each grouping rounds differently, so a parallel\n"
-               "reduce may differ from the serial one in the last digits, and run to run if the\n"
-               "grouping depends on the number of threads. Integer sums have no such problem.");
+    lesson.say("Float addition is not associative: each grouping rounds differently (see the error\n"
+               "column). Once a running float total is large, tiny terms vanish entirely, so one\n"
+               "long left-to-right sum is the worst; many short slices are closer to exact. A\n"
+               "parallel reduce whose grouping depends on the thread count can change its answer\n"
+               "with the machine. Integer sums have no such problem.");
 }
 
 // --- 5. Word frequencies --------------------------------------------------------------
