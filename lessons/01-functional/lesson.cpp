@@ -68,8 +68,10 @@ void request_delays(course::Lesson& lesson, std::chrono::milliseconds unit) {
     auto delays = fn::delays_from_urls(urls);                                         // map
     int sum = fn::reduce(delays, 0, [](int a, int b) { return a + b; });              // reduce
     int longest = fn::reduce(delays, 0, [](int a, int b) { return std::max(a, b); });  // reduce
-    std::printf("delays parsed with map: 3 1 3 2 1 -> sum %d, max %d (units of %lld ms here, 1 s in the seed)\n",
-                sum, longest, static_cast<long long>(unit.count()));
+    auto slow = fn::filter(delays, [](int d) { return d >= 2; });                       // filter
+    std::printf("delays parsed with map: 3 1 3 2 1 -> sum %d, max %d, %zu slow ones (>= 2) by filter\n"
+                "(one unit is %lld ms here, 1 s in the seed)\n",
+                sum, longest, slow.size(), static_cast<long long>(unit.count()));
     lesson.say("Waiting for them one after another costs the sum; all at once, the max.");
 
     ResultTable table("request-delays");
