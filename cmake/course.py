@@ -370,9 +370,11 @@ def cmd_test(args):
     # skips those (./course check grades them). CI and --all check every stub.
     skip = set() if (os.environ.get("CI") or "--all" in args) else modified_exercises()
     summary, bad = [], []
+    counted = 0   # every case run and judged, across the three labels
 
     statuses, _ = ctest("solution")
     failed = sorted(n for n, s in statuses.items() if s != "Passed")
+    counted += len(statuses)
     summary.append(("solution", f"{len(statuses) - len(failed)}/{len(statuses)} test cases pass", not failed))
     bad += [f"solution case failed ({statuses[n]}): {n}" for n in failed]
 
@@ -383,6 +385,7 @@ def cmd_test(args):
     text = f"{len(checked) - len(wrong)}/{len(checked)} exercise cases fail on the stub, as they must"
     if skip:
         text += f" (skipped your modified exercises: {', '.join(sorted(skip))})"
+    counted += len(checked)
     summary.append(("stub-check", text, not wrong))
     for n in wrong:
         why = "passes on the stub (a test without teeth)" if statuses[n] == "Failed" else f"{statuses[n]} on the stub (a stub must fail fast)"
@@ -390,19 +393,21 @@ def cmd_test(args):
 
     statuses, _ = ctest("lesson-smoke", jobs=1)
     failed = sorted(n for n, s in statuses.items() if s != "Passed")
+    counted += len(statuses)
     summary.append(("lesson-smoke", f"{len(statuses) - len(failed)}/{len(statuses)} lessons run with --quick", not failed))
     bad += [f"lesson failed ({statuses[n]}): {n}" for n in failed]
 
+    if counted == 0:
+        bad.append("no test ran at all")
     say("")
     for label, text, good in summary:
         say(f"{paint('✓', 'green') if good else paint('✗', 'red')} {label:<13} {text}")
     for line in bad:
         say(paint("  " + line, "red"))
-    total_ok = sum(1 for *_, good in summary if good)
     say(f"self-test took {time.time() - started:.0f} s")
     if bad:
         say("next: ctest --test-dir build --output-on-failure -R '<name>' shows a case's output")
-    say(f"{total_ok} passed, {len(summary) - total_ok} failed")
+    say(f"{counted - len(bad)} passed, {len(bad)} failed")
     sys.exit(1 if bad else 0)
 
 
