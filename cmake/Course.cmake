@@ -1,4 +1,9 @@
-# course_topic(NN-name [LIBRARIES lib...] [SMOKE_ARGS arg...] [TIMEOUT seconds])
+# course_topic(NN-name [LIBRARIES lib...] [LESSON_LIBRARIES lib...] [SMOKE_ARGS arg...]
+#              [TIMEOUT seconds])
+#
+# LIBRARIES link to the topic's solution and exercise (and so to its tests and lesson);
+# LESSON_LIBRARIES only to the lesson (e.g. Boost.Fiber for a comparison the API does
+# not need). Every target sees COURSE_DATASETS_DIR (from course_common).
 #
 # Declares one topic from its five folders. For topic 01-functional it makes:
 #
@@ -17,7 +22,7 @@
 #
 # Editing one exercise file rebuilds only that exercise's library and test program.
 function(course_topic name)
-  cmake_parse_arguments(T "" "TIMEOUT" "LIBRARIES;SMOKE_ARGS" ${ARGN})
+  cmake_parse_arguments(T "" "TIMEOUT" "LIBRARIES;LESSON_LIBRARIES;SMOKE_ARGS" ${ARGN})
   if(NOT T_TIMEOUT)
     set(T_TIMEOUT ${COURSE_TEST_TIMEOUT})
   endif()
@@ -51,9 +56,9 @@ function(course_topic name)
   # The lesson, on the solution (default) and on the student's code (--mine).
   file(GLOB lesson_sources CONFIGURE_DEPENDS "${root}/lessons/${name}/*.cpp")
   add_executable(${name}-lesson ${lesson_sources})
-  target_link_libraries(${name}-lesson PRIVATE ${name}-solution course_warnings)
+  target_link_libraries(${name}-lesson PRIVATE ${name}-solution ${T_LESSON_LIBRARIES} course_warnings)
   add_executable(${name}-lesson-mine EXCLUDE_FROM_ALL ${lesson_sources})
-  target_link_libraries(${name}-lesson-mine PRIVATE ${name}-exercise course_warnings)
+  target_link_libraries(${name}-lesson-mine PRIVATE ${name}-exercise ${T_LESSON_LIBRARIES} course_warnings)
 
   # The tests, compiled once against each implementation.
   file(GLOB test_sources CONFIGURE_DEPENDS "${root}/tests/${name}/*.cpp")

@@ -26,6 +26,15 @@ else()
   message(STATUS "TBB not found: lessons skip std::execution::par with a note")
 endif()
 
+# Optional: simdjson, for the lesson section that moves the parsing bottleneck (08).
+# course_simdjson is empty where simdjson is missing; code checks COURSE_HAVE_SIMDJSON.
+find_package(simdjson QUIET)
+add_library(course_simdjson INTERFACE)
+if(simdjson_FOUND)
+  target_link_libraries(course_simdjson INTERFACE simdjson::simdjson)
+  target_compile_definitions(course_simdjson INTERFACE COURSE_HAVE_SIMDJSON=1)
+endif()
+
 # Warnings for the course's own code (applied per target, not to dependencies).
 add_library(course_warnings INTERFACE)
 # Designated initializers that leave members at their defaults are idiomatic here.
