@@ -1,0 +1,95 @@
+#include "datasets/sha256.hpp"
+
+#include <cstdio>
+#include <cstring>
+#include <memory>
+#include <stdexcept>
+
+namespace course::datasets {
+namespace {
+
+constexpr std::uint32_t round_constants[64] = {
+    0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
+    0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
+    0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
+    0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967,
+    0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85,
+    0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
+    0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
+    0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2};
+
+constexpr std::uint32_t rotr(std::uint32_t x, int n) { return (x >> n) | (x << (32 - n)); }
+
+}  // namespace
+
+Sha256::Sha256()
+    : h_{0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19} {}
+
+void Sha256::block(const unsigned char* p) {
+    std::uint32_t w[64];
+    for (int i = 0; i < 16; ++i)
+        w[i] = std::uint32_t(p[4 * i]) << 24 | std::uint32_t(p[4 * i + 1]) << 16 |
+               std::uint32_t(p[4 * i + 2]) << 8 | std::uint32_t(p[4 * i + 3]);
+    for (int i = 16; i < 64; ++i) {
+        std::uint32_t s0 = rotr(w[i - 15], 7) ^ rotr(w[i - 15], 18) ^ (w[i - 15] >> 3);
+        std::uint32_t s1 = rotr(w[i - 2], 17) ^ rotr(w[i - 2], 19) ^ (w[i - 2] >> 10);
+        w[i] = w[i - 16] + s0 + w[i - 7] + s1;
+    }
+    auto [a, b, c, d, e, f, g, h] = h_;
+    for (int i = 0; i < 64; ++i) {
+        std::uint32_t t1 = h + (rotr(e, 6) ^ rotr(e, 11) ^ rotr(e, 25)) + ((e & f) ^ (~e & g)) +
+                           round_constants[i] + w[i];
+        std::uint32_t t2 = (rotr(a, 2) ^ rotr(a, 13) ^ rotr(a, 22)) + ((a & b) ^ (a & c) ^ (b & c));
+        h = g, g = f, f = e, e = d + t1, d = c, c = b, b = a, a = t1 + t2;
+    }
+    h_[0] += a, h_[1] += b, h_[2] += c, h_[3] += d, h_[4] += e, h_[5] += f, h_[6] += g, h_[7] += h;
+}
+
+void Sha256::update(const void* data, std::size_t size) {
+    auto* p = static_cast<const unsigned char*>(data);
+    total_bytes_ += size;
+    if (pending_size_ > 0) {
+        std::size_t take = std::min(size, 64 - pending_size_);
+        std::memcpy(pending_ + pending_size_, p, take);
+        pending_size_ += take, p += take, size -= take;
+        if (pending_size_ < 64) return;
+        block(pending_);
+        pending_size_ = 0;
+    }
+    for (; size >= 64; p += 64, size -= 64) block(p);
+    std::memcpy(pending_, p, size);
+    pending_size_ = size;
+}
+
+std::string Sha256::hex() {
+    std::uint64_t bits = total_bytes_ * 8;
+    unsigned char tail[72] = {0x80};
+    std::size_t pad = (pending_size_ < 56 ? 56 : 120) - pending_size_;
+    for (int i = 0; i < 8; ++i) tail[pad + std::size_t(i)] = static_cast<unsigned char>(bits >> (56 - 8 * i));
+    update(tail, pad + 8);
+    std::string out;
+    char digits[9];
+    for (auto word : h_) {
+        std::snprintf(digits, sizeof digits, "%08x", word);
+        out += digits;
+    }
+    return out;
+}
+
+std::string sha256_hex(std::string_view data) {
+    Sha256 hash;
+    hash.update(data);
+    return hash.hex();
+}
+
+std::string sha256_file(const std::filesystem::path& path) {
+    std::unique_ptr<std::FILE, int (*)(std::FILE*)> file(std::fopen(path.c_str(), "rb"), &std::fclose);
+    if (!file) throw std::runtime_error(path.string() + ": cannot open for sha256");
+    Sha256 hash;
+    std::unique_ptr<char[]> buf(new char[1 << 16]);
+    while (std::size_t n = std::fread(buf.get(), 1, 1 << 16, file.get())) hash.update(buf.get(), n);
+    if (std::ferror(file.get())) throw std::runtime_error(path.string() + ": read error for sha256");
+    return hash.hex();
+}
+
+}  // namespace course::datasets
