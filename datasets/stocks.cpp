@@ -181,8 +181,8 @@ std::vector<StockSeries> attempt(const StocksOptions& o, std::uint64_t seed, std
 }
 
 void check(const StocksOptions& o) {
-    if (o.tickers < 2) throw std::invalid_argument("stocks: --tickers must be at least 2 (the planted pair)");
-    if (o.days < 3) throw std::invalid_argument("stocks: --days must be at least 3");
+    if (o.tickers < 2) throw std::invalid_argument("--tickers must be at least 2 (the planted pair)");
+    if (o.days < 3) throw std::invalid_argument("--days must be at least 3");
 }
 
 }  // namespace
