@@ -23,18 +23,9 @@
 #include "futures.hpp"
 
 #ifndef COURSE_DATASETS_DIR
-#error "COURSE_DATASETS_DIR must name the datasets folder (set by the top-level CMakeLists.txt)"
+#error "COURSE_DATASETS_DIR must name the datasets folder (set by lessons/common/CMakeLists.txt)"
 #endif
 
-#if defined(__SANITIZE_THREAD__)
-// ThreadSanitizer false positive: an exception that crossed a future is freed by the
-// thread that drops the last reference to it, and the reference count lives in
-// libstdc++.so, which is not instrumented, so TSan misses the ordering between the
-// caller's catch block and that free. Only that free is suppressed.
-extern "C" const char* __tsan_default_suppressions() {
-    return "race:std::__future_base::_Result_base::_Deleter::operator()\n";
-}
-#endif
 
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
