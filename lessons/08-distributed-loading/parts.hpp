@@ -1,0 +1,70 @@
+// The sections of lesson 08, one idea per file in this folder:
+//   lesson.cpp      the picture, the options, the corpus (generated on first use)
+//   stages.cpp      1. stage limits: decompress alone, parse alone, the single-core bound
+//   async.cpp       the async loader: one task per file, all on one thread (Asio coroutines)
+//   race.cpp        2. take(n) for every loader (nothing left behind after each early
+//                   stop), the seed's table beside ours; 3. drain every loader;
+//                   4. the drains' timelines
+//   bottleneck.cpp  5. moving the bottleneck: SAX and simdjson parsers, decompression as the limit
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "common/lesson.hpp"
+#include "loading.hpp"
+
+namespace lesson08 {
+
+namespace fs = std::filesystem;
+
+struct Settings {
+    fs::path dir;                       // the corpus folder
+    std::vector<fs::path> files;        // its *.gz files, sorted
+    std::size_t valid = 0;              // papers the manifest promises (0: no manifest)
+    std::uint64_t bytes = 0;            // uncompressed bytes of all files (0: unknown yet)
+    unsigned workers = 2;               // threads / processes of the parallel loaders
+    std::size_t capacity = 1024;        // of every loader's channel
+    std::vector<std::size_t> takes;     // the n of take(n): 1k, 10k, 100k
+    std::size_t stage_files = 8;        // files the stage measurements read
+    unsigned repeats = 1;               // best of N for every take and drain
+};
+
+// What section 1 measured, for the bounds of the later sections.
+struct StageRates {
+    double decompress = 0;   // MB/s of uncompressed text out of zlib
+    double parse = 0;        // MB/s of JSON through nlohmann's DOM parser alone
+    double paper = 0;        // MB/s through parse_paper (JSON + fields + tokenizer)
+    double bytes_per_paper = 0;
+    // The single-core pipeline bound: every byte decompressed, then parsed, one core.
+    double pipeline() const { return 1.0 / (1.0 / decompress + 1.0 / parse); }
+};
+
+unsigned cores();
+double megabytes(std::uint64_t bytes);
+
+// The stage files' lines, decompressed into memory once.
+std::vector<std::string> read_lines(const std::vector<fs::path>& files, std::uint64_t& bytes);
+
+StageRates stage_limits(course::Lesson& lesson, Settings& s);
+void race(course::Lesson& lesson, const Settings& s, const StageRates& rates);
+void move_bottleneck(course::Lesson& lesson, const Settings& s, const StageRates& rates);
+
+// The seed's @async loader: a coroutine per file, all on the one thread of the handle,
+// taking turns after every line.
+course::loading::LoadHandle async_channel_load(std::vector<fs::path> files, std::size_t capacity,
+                                               course::Recorder* recorder = nullptr);
+
+// Threads of this process, and its child processes (running or zombie), right now.
+std::size_t live_threads();
+std::size_t child_processes();
+
+// CPU seconds used so far by this process and its reaped children (user + system).
+// Beside the wall time it says how many cores were really busy: on a machine shared
+// with other work, wall-clock speed-ups shrink, CPU seconds do not.
+double cpu_seconds();
+
+}  // namespace lesson08
