@@ -12,9 +12,9 @@
 #include <string>
 #include <vector>
 
-#include <sys/resource.h>
 #include <unistd.h>
 
+#include "common/process_stats.hpp"
 #include "sections.hpp"
 #include "tvp.hpp"
 
@@ -22,6 +22,7 @@ namespace tvp_lesson {
 namespace {
 
 using course::Clock;
+using course::cpu_seconds;
 using course::Measurement;
 using course::Recorder;
 using course::ResultTable;
@@ -110,16 +111,6 @@ std::vector<TaskResult> run_in_processes(const Work& work, std::size_t tasks, un
     return results;
 }
 
-// CPU seconds used by this process and its reaped children so far. CPU time / wall time
-// = how many cores the run really had: on a machine busy with other work it can stay
-// near 1 however many workers we start.
-double cpu_seconds() {
-    auto secs = [](const timeval& tv) { return double(tv.tv_sec) + double(tv.tv_usec) * 1e-6; };
-    rusage self{}, children{};
-    ::getrusage(RUSAGE_SELF, &self);
-    ::getrusage(RUSAGE_CHILDREN, &children);
-    return secs(self.ru_utime) + secs(self.ru_stime) + secs(children.ru_utime) + secs(children.ru_stime);
-}
 
 bool same_values(const std::vector<TaskResult>& got, const std::vector<std::uint64_t>& expected) {
     if (got.size() != expected.size()) return false;

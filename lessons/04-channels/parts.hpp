@@ -7,6 +7,7 @@
 
 #include "channel.hpp"
 #include "common/lesson.hpp"
+#include "common/process_stats.hpp"
 
 namespace lesson04 {
 
@@ -17,12 +18,7 @@ struct Settings {
     int repeats = 3;             // best of this many runs
 };
 
-// Threads alive in this process right now (one entry per thread in /proc/self/task).
-inline std::size_t live_threads() {
-    std::size_t n = 0;
-    for ([[maybe_unused]] auto& entry : std::filesystem::directory_iterator("/proc/self/task")) ++n;
-    return n;
-}
+using course::live_threads;   // threads alive in this process now (lessons/common)
 
 // The bound every throughput row is measured against: the same n items pushed into
 // and popped out of a std::deque on ONE thread, no lock, no waiting. That is the cost

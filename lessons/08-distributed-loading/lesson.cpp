@@ -33,43 +33,6 @@ namespace lesson08 {
 unsigned cores() { return std::max(1u, std::thread::hardware_concurrency()); }
 double megabytes(std::uint64_t bytes) { return double(bytes) / 1e6; }
 
-std::size_t live_threads() {
-    std::size_t n = 0;
-    for ([[maybe_unused]] auto& entry : fs::directory_iterator("/proc/self/task")) ++n;
-    return n;
-}
-
-double cpu_seconds() {
-    double total = 0;
-    for (int who : {RUSAGE_SELF, RUSAGE_CHILDREN}) {
-        rusage usage{};
-        ::getrusage(who, &usage);
-        total += double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) +
-                 double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6;
-    }
-    return total;
-}
-
-std::size_t child_processes() {
-    // Every /proc/<pid>/stat whose 4th field (the parent) is us: running or zombie.
-    const std::string me = std::to_string(::getpid());
-    std::size_t n = 0;
-    for (auto& entry : fs::directory_iterator("/proc")) {
-        auto name = entry.path().filename().string();
-        if (name.empty() || !std::all_of(name.begin(), name.end(), ::isdigit)) continue;
-        std::ifstream stat(entry.path() / "stat");
-        std::string line;
-        if (!std::getline(stat, line)) continue;
-        auto close = line.rfind(')');   // the command name may hold spaces
-        if (close == std::string::npos) continue;
-        std::istringstream rest(line.substr(close + 1));
-        std::string state, parent;
-        rest >> state >> parent;
-        if (parent == me) ++n;
-    }
-    return n;
-}
-
 }  // namespace lesson08
 
 int main(int argc, char** argv) {

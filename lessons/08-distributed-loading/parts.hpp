@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "common/lesson.hpp"
+#include "common/process_stats.hpp"
 #include "loading.hpp"
 
 namespace lesson08 {
@@ -58,13 +59,9 @@ void move_bottleneck(course::Lesson& lesson, const Settings& s, const StageRates
 course::loading::LoadHandle async_channel_load(std::vector<fs::path> files, std::size_t capacity,
                                                course::Recorder* recorder = nullptr);
 
-// Threads of this process, and its child processes (running or zombie), right now.
-std::size_t live_threads();
-std::size_t child_processes();
-
-// CPU seconds used so far by this process and its reaped children (user + system).
-// Beside the wall time it says how many cores were really busy: on a machine shared
-// with other work, wall-clock speed-ups shrink, CPU seconds do not.
-double cpu_seconds();
+// Threads, child processes and CPU seconds of this process: lessons/common.
+using course::cpu_seconds;
+using course::live_threads;
+inline std::size_t child_processes() { return course::live_children(); }
 
 }  // namespace lesson08

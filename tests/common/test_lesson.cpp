@@ -3,6 +3,7 @@
 #include <fstream>
 
 #include "common/lesson.hpp"
+#include "common/process_stats.hpp"
 #include "common/progress.hpp"
 #include "course_catch.hpp"
 
@@ -92,4 +93,17 @@ TEST_CASE("the progress bar renders its fraction and stays silent off a terminal
     CHECK(bar.done() == 100);
     bar.finish();
     bar.finish();   // idempotent
+}
+
+TEST_CASE("thread counts settle after a join") {
+    std::size_t before = course::live_threads_baseline();
+    REQUIRE(before >= 1);
+    for (int round = 0; round < 50; ++round) {
+        std::thread t([] {});
+        t.join();
+        // A just-joined thread may linger in /proc for a moment; the settled count may not.
+        CHECK(course::live_threads_at_most(before) == before);
+    }
+    CHECK(course::cpu_seconds() > 0.0);
+    CHECK(course::live_children() == 0);
 }
