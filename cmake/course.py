@@ -250,7 +250,10 @@ def check_topic(topic):
         say("\n".join((errors or log.splitlines())[:25]))
         say(paint(f"✗ {topic}: your code does not compile yet", "red"))
         say(f"next: fix the first error above (in exercises/{topic}/), or ./course hint {topic[:2]}")
-        total = len(listed_tests("exercise", f"^{re.escape(topic)}/exercise/"))
+        # The solution's list of cases is the count (the exercise's own list only exists
+        # once it has compiled).
+        build([f"{topic}-tests-solution"], quiet=True)
+        total = len(listed_tests("solution", f"^{re.escape(topic)}/solution/"))
         return 0, total
     junit = BUILD / "check-junit.xml"
     statuses, _ = ctest("exercise", f"^{re.escape(topic)}/exercise/", junit=junit)

@@ -21,6 +21,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/local_server.hpp"
+#include "common/process_stats.hpp"
 #include "course_catch.hpp"
 
 namespace asio = boost::asio;
@@ -403,11 +404,18 @@ TEST_CASE("connections beyond max_connections get one 503 and are closed") {
 }
 
 TEST_CASE("latency holds every request in flight so concurrent requests overlap") {
-    course::LocalServer server({.latency = 300ms});
-    auto statuses = get_all_at_once(server.port(), "/bytes/8", 20);
-    CHECK(std::count(statuses.begin(), statuses.end(), 200) == 20);
-    CHECK(server.stats().peak_in_flight == 20);
-    CHECK(server.stats().connections_opened == 20);
+    // All 20 overlap only if they reach the server within the latency: on a loaded
+    // machine a miss is retried with a longer latency, as in the test below.
+    for (auto latency = 300ms;; latency *= 2) {
+        course::LocalServer server({.latency = latency});
+        auto statuses = get_all_at_once(server.port(), "/bytes/8", 20);
+        CHECK(std::count(statuses.begin(), statuses.end(), 200) == 20);
+        CHECK(server.stats().connections_opened == 20);
+        if (server.stats().peak_in_flight == 20 || latency >= 4800ms) {
+            CHECK(server.stats().peak_in_flight == 20);
+            break;
+        }
+    }
 }
 
 TEST_CASE("a thousand concurrent delayed requests all complete and are in flight together") {
@@ -437,7 +445,7 @@ TEST_CASE("the server stops cleanly with requests in flight and leaves nothing b
     // with the first thread) are counted in "before".
     { course::LocalServer warm_up; }
     bool have_proc = fs::exists("/proc/self/task") && fs::exists("/proc/self/fd");
-    std::size_t threads_before = have_proc ? entries_in("/proc/self/task") : 0;
+    std::size_t threads_before = have_proc ? course::live_threads_baseline() : 0;
     std::size_t files_before = have_proc ? entries_in("/proc/self/fd") : 0;
     for (int round = 0; round < 30; ++round) {
         std::optional<BlockingClient> client;
@@ -452,7 +460,8 @@ TEST_CASE("the server stops cleanly with requests in flight and leaves nothing b
         CHECK(client->closed_by_server());  // its socket was closed by the destructor
     }
     if (have_proc) {
-        CHECK(entries_in("/proc/self/task") == threads_before);
+        // A just-joined thread can linger in /proc for a moment: let the count settle.
+        CHECK(course::live_threads_at_most(threads_before) == threads_before);
         CHECK(entries_in("/proc/self/fd") == files_before);
     }
 }
