@@ -12,29 +12,19 @@
 
 #include "common/gzip_lines.hpp"
 #include "course_catch.hpp"
+#include "temp_dir.hpp"
 #include "datasets/corpus.hpp"
 #include "datasets/sha256.hpp"
 
 namespace fs = std::filesystem;
 namespace ds = course::datasets;
 
+using course::testing::TempDir;
+
 namespace {
 
 const fs::path sample_dir = fs::path(COURSE_SOURCE_DIR) / "datasets" / "samples" / "corpus";
 
-struct TempDir {
-    fs::path path;
-    TempDir() {
-        static std::atomic<int> counter{0};
-        path = fs::temp_directory_path() /
-               ("course-corpus-test-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
-        fs::create_directories(path);
-    }
-    ~TempDir() {
-        std::error_code ec;
-        fs::remove_all(path, ec);
-    }
-};
 
 // The test's own reading of the seed's rule: which kind of skip a record is, if any.
 // Every record the generator marks has exactly one problem.
@@ -120,7 +110,7 @@ TEST_CASE("the same arguments give byte-identical files and another seed does no
 }
 
 TEST_CASE("a generated corpus has the counts its manifest states") {
-    TempDir dir;
+    TempDir dir{"course-corpus-test"};
     auto manifest = ds::generate_corpus(dir.path, {.records = 1003, .files = 4, .seed = 2});
     CHECK(manifest.files[0].records == 251);  // 1003 = 251 + 3 * 250
     CHECK(manifest.files[3].records == 250);
@@ -129,7 +119,7 @@ TEST_CASE("a generated corpus has the counts its manifest states") {
 }
 
 TEST_CASE("all six kinds of records to skip are present and about 8 percent skip") {
-    TempDir dir;
+    TempDir dir{"course-corpus-test"};
     auto manifest = ds::generate_corpus(dir.path, {.records = 600, .files = 2, .seed = 3});
     for (auto& file : manifest.files)
         for (auto kind : ds::all_skip_kinds) {
@@ -148,7 +138,7 @@ TEST_CASE("the checked-in sample corpus matches its manifest") {
     // And it holds exactly the lines the generator writes today (datasets/README.md has
     // the command). Lines, not gzip bytes: another zlib (zlib-ng, say) may compress the
     // same lines into other bytes.
-    TempDir dir;
+    TempDir dir{"course-corpus-test"};
     auto again = ds::generate_corpus(dir.path, manifest.options);
     auto lines_of = [](const fs::path& path) {
         std::vector<std::string> lines;
@@ -210,7 +200,7 @@ TEST_CASE("UTF-8 text round-trips through a JSON parser byte for byte") {
 }
 
 TEST_CASE("ensure_corpus reuses a complete corpus and regenerates a damaged one") {
-    TempDir dir;
+    TempDir dir{"course-corpus-test"};
     ds::CorpusOptions options{.records = 120, .files = 2, .seed = 4};
     auto made = ds::ensure_corpus(dir.path, options, false);
     auto first = dir.path / made.files[0].name;

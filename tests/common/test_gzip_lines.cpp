@@ -12,6 +12,7 @@
 
 #include "common/gzip_lines.hpp"
 #include "course_catch.hpp"
+#include "temp_dir.hpp"
 #include "datasets/broken.hpp"
 #include "datasets/corpus.hpp"
 
@@ -20,24 +21,12 @@ using course::GzipLineReader;
 using course::gzip_error;
 using course::datasets::gzip_bytes;
 
+using course::testing::TempDir;
+
 namespace {
 
 const fs::path broken_dir = fs::path(COURSE_SOURCE_DIR) / "datasets" / "broken";
 
-// A folder of its own for one test case, removed at the end.
-struct TempDir {
-    fs::path path;
-    TempDir() {
-        static std::atomic<int> counter{0};
-        path = fs::temp_directory_path() /
-               ("course-gzip-test-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
-        fs::create_directories(path);
-    }
-    ~TempDir() {
-        std::error_code ec;
-        fs::remove_all(path, ec);
-    }
-};
 
 std::string write_file(const fs::path& path, const std::string& bytes) {
     std::ofstream(path, std::ios::binary).write(bytes.data(), std::streamsize(bytes.size()));
@@ -90,7 +79,7 @@ const std::vector<std::string>& fixture_papers() {
 }  // namespace
 
 TEST_CASE("lines are split right across buffer boundaries for every buffer size") {
-    TempDir dir;
+    TempDir dir{"course-gzip-test"};
     std::vector<std::string> lines;
     for (int i = 0; i < 400; ++i) lines.push_back(std::string(std::size_t(i * 37 % 301), char('a' + i % 26)));
     auto path = write_file(dir.path / "lines.gz", gzip_bytes(join(lines)));
@@ -101,7 +90,7 @@ TEST_CASE("lines are split right across buffer boundaries for every buffer size"
 }
 
 TEST_CASE("a line longer than the buffer is delivered whole") {
-    TempDir dir;
+    TempDir dir{"course-gzip-test"};
     std::vector<std::string> lines = {"short", std::string(3 << 20, 'x'), "after", std::string(5000, 'y')};
     auto path = write_file(dir.path / "long.gz", gzip_bytes(join(lines)));
     CHECK(read_all(path) == lines);
@@ -109,7 +98,7 @@ TEST_CASE("a line longer than the buffer is delivered whole") {
 }
 
 TEST_CASE("a last line without a newline is delivered and empty lines are kept") {
-    TempDir dir;
+    TempDir dir{"course-gzip-test"};
     auto path = write_file(dir.path / "tail.gz", gzip_bytes("first\n\nthird\r\nlast without newline"));
     GzipLineReader reader(path, 64);
     std::vector<std::string> lines;
@@ -122,7 +111,7 @@ TEST_CASE("a last line without a newline is delivered and empty lines are kept")
 }
 
 TEST_CASE("concatenated gzip members read as one stream") {
-    TempDir dir;
+    TempDir dir{"course-gzip-test"};
     auto path = write_file(dir.path / "members.gz", gzip_bytes("one\ntw") + gzip_bytes("o\nthree\n") + gzip_bytes("") +
                                                         gzip_bytes("four"));
     CHECK(read_all(path, 64) == std::vector<std::string>{"one", "two", "three", "four"});

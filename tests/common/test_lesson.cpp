@@ -6,6 +6,7 @@
 #include "common/process_stats.hpp"
 #include "common/progress.hpp"
 #include "course_catch.hpp"
+#include "temp_dir.hpp"
 
 namespace fs = std::filesystem;
 
@@ -58,9 +59,8 @@ TEST_CASE("a stub or a failure inside the lesson exits 1, never crashes") {
 }
 
 TEST_CASE("the json and trace files follow the documented schema") {
-    auto dir = fs::temp_directory_path() / ("course-lesson-test-" + std::to_string(::getpid()));
-    fs::create_directories(dir);
-    auto json_path = (dir / "r.json").string(), trace_path = (dir / "t.json").string();
+    course::testing::TempDir dir{"course-lesson-test"};
+    auto json_path = (dir.path / "r.json").string(), trace_path = (dir.path / "t.json").string();
 
     course::Lesson lesson("99-test", "a test lesson");
     int code = run_lesson(lesson, {"--json", json_path, "--trace", trace_path}, [&] {
@@ -82,7 +82,6 @@ TEST_CASE("the json and trace files follow the documented schema") {
     auto trace = nlohmann::json::parse(std::ifstream(trace_path));
     REQUIRE(trace["traceEvents"].size() == 1);
     for (auto key : {"name", "ph", "ts", "dur", "pid", "tid"}) CHECK(trace["traceEvents"][0].contains(key));
-    fs::remove_all(dir);
 }
 
 TEST_CASE("the progress bar renders its fraction and stays silent off a terminal") {

@@ -23,6 +23,7 @@
 #include "common/local_server.hpp"
 #include "common/process_stats.hpp"
 #include "course_catch.hpp"
+#include "temp_dir.hpp"
 
 namespace asio = boost::asio;
 namespace beast = boost::beast;
@@ -33,6 +34,8 @@ using asio::use_awaitable;
 using tcp = asio::ip::tcp;
 using Response = http::response<http::string_body>;
 using namespace std::chrono_literals;
+
+using course::testing::TempDir;
 
 namespace {
 
@@ -164,19 +167,6 @@ std::size_t entries_in(const fs::path& folder) {
     return std::size_t(std::distance(fs::directory_iterator(folder), fs::directory_iterator{}));
 }
 
-// A fresh folder under the system's temp folder, removed at the end of the test.
-struct TempFolder {
-    fs::path path;
-    TempFolder() {
-        path = fs::temp_directory_path() / ("course-server-test-" + std::to_string(::getpid()));
-        fs::remove_all(path);
-        fs::create_directories(path);
-    }
-    ~TempFolder() {
-        std::error_code ec;
-        fs::remove_all(path, ec);
-    }
-};
 
 void write_file(const fs::path& path, const std::string& text) { std::ofstream(path, std::ios::binary) << text; }
 
@@ -299,7 +289,7 @@ TEST_CASE("garbage on a socket gets 400 and the server keeps serving") {
 }
 
 TEST_CASE("files are served from the folder and ways out of it are refused") {
-    TempFolder temp;
+    TempDir temp{"course-server-test"};
     fs::path served = temp.path / "served";
     fs::create_directories(served / "sub");
     write_file(served / "hello.txt", "hello, file\n");

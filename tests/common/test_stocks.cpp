@@ -13,28 +13,18 @@
 #include <nlohmann/json.hpp>
 
 #include "course_catch.hpp"
+#include "temp_dir.hpp"
 #include "datasets/stocks.hpp"
 
 namespace fs = std::filesystem;
 namespace ds = course::datasets;
 
+using course::testing::TempDir;
+
 namespace {
 
 const fs::path stock_sample_dir = fs::path(COURSE_SOURCE_DIR) / "datasets" / "samples" / "daily-stock";
 
-struct StocksTempDir {
-    fs::path path;
-    StocksTempDir() {
-        static std::atomic<int> counter{0};
-        path = fs::temp_directory_path() /
-               ("course-stocks-test-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
-        fs::create_directories(path);
-    }
-    ~StocksTempDir() {
-        std::error_code ec;
-        fs::remove_all(path, ec);
-    }
-};
 
 std::string bytes_of(const fs::path& file) {
     std::ifstream in(file, std::ios::binary);
@@ -44,7 +34,7 @@ std::string bytes_of(const fs::path& file) {
 }  // namespace
 
 TEST_CASE("the daily-stock generator rewrites the checked-in sample byte for byte") {
-    StocksTempDir out;
+    TempDir out{"course-stocks-test"};
     auto manifest = ds::write_stocks({.tickers = 8, .days = 250, .seed = 1, .out = out.path});
     REQUIRE(manifest["files"].size() == 8u);
     for (auto& f : manifest["files"]) {
@@ -77,7 +67,7 @@ TEST_CASE("every daily-stock line is a well-formed trading day") {
 }
 
 TEST_CASE("the planted daily-stock pair is the most correlated pair") {
-    StocksTempDir out;
+    TempDir out{"course-stocks-test"};
     auto manifest = ds::write_stocks({.tickers = 21, .days = 1000, .seed = 3, .out = out.path});
     CHECK(manifest["tickers"].front() == "aet");
     CHECK(manifest["tickers"].back() == "xom");
