@@ -134,7 +134,8 @@ void cpu_bound(course::Lesson& lesson, const Settings& s) {
                   "CPU-bound: %zu tasks, each FNV-1a over 64 KiB x %d rounds (%.1f ms); serial t1 = %.3f s.",
                   tasks, work.rounds, serial / tasks * 1000, serial);
     lesson.say(line);
-    lesson.say("bound = t1 * ceil(T / min(w, cores)) / T: the cores, not the workers, are the limit.");
+    lesson.say("bound = max(t1 * ceil(T / w) / T, t1 / cores): the busiest worker runs ceil(T / w) whole tasks,\n"
+               "and all the work shares the cores; past the core count the cores, not the workers, are the limit.");
 
     ResultTable table("cpu-bound");
     std::vector<double> speedup_threads, speedup_procs, used_threads, used_procs;
@@ -148,9 +149,16 @@ void cpu_bound(course::Lesson& lesson, const Settings& s) {
                 got = kind == 0 ? run_on_threads(work, tasks, w, nullptr) : run_in_processes(work, tasks, w, nullptr);
                 cores_used = (cpu_seconds() - cpu0) / wall.seconds();
             });
-            double m = std::min(w, s.cores);
+            // Two limits, the larger wins: a task runs on one core, so the worker with the
+            // most tasks needs ceil(T / w) task times; and the t1 of work, shared out
+            // perfectly, still needs t1 / cores. (With w > cores the workers take turns on
+            // the cores, so the first limit alone would be too optimistic, and
+            // ceil(T / cores) task times would be too pessimistic when cores do not divide T.)
+            const double busiest_worker = serial * std::ceil(double(tasks) / w) / double(tasks);
+            const double all_cores = serial / s.cores;
             Measurement row{.variant = kind == 0 ? "threads" : "processes", .n = tasks, .seconds = t,
-                            .bound_seconds = serial * std::ceil(tasks / m) / tasks, .bound = "t1/min(w,cores)",
+                            .bound_seconds = std::max(busiest_worker, all_cores),
+                            .bound = "max(T/w,cores)",   // short for the formula said above
                             .workers = w, .ok = same_values(got, expected)};
             row.extra["speedup"] = serial / t;
             row.extra["cores_used"] = cores_used;

@@ -2,6 +2,8 @@
 // every file (serially, then one task per file on a pool); 7.3 finds the most
 // correlated pair of closing-price series with submit on threads, and with processes.
 #include <algorithm>
+#include <cerrno>
+#include <csignal>
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
@@ -109,11 +111,30 @@ std::vector<double> correlations_by_processes(const Pairs& work, unsigned n, Rec
     std::vector<double> r(work.pairs.size(), -2.0);
     std::vector<pid_t> pids;
     std::vector<int> fds;
+    // If a pipe or fork fails part way, the children already started must not outlive
+    // the lesson nor stay zombies: kill them, close their pipes and reap them first.
+    auto give_up = [&](const char* what) {
+        const std::string reason = std::string(what) + " failed: " + std::strerror(errno);
+        for (std::size_t c = 0; c < pids.size(); ++c) {
+            ::kill(pids[c], SIGKILL);
+            ::close(fds[c]);
+            int status = 0;
+            while (::waitpid(pids[c], &status, 0) < 0 && errno == EINTR) {
+            }
+        }
+        throw std::runtime_error("correlations_by_processes: " + reason);
+    };
     for (unsigned k = 0; k < n; ++k) {
         int fd[2];
-        if (::pipe(fd) != 0) throw std::runtime_error("pipe failed");
+        if (::pipe(fd) != 0) give_up("pipe");
         pid_t pid = ::fork();
-        if (pid < 0) throw std::runtime_error("fork failed");
+        if (pid < 0) {
+            const int err = errno;
+            ::close(fd[0]);
+            ::close(fd[1]);
+            errno = err;
+            give_up("fork");
+        }
         if (pid == 0) {
             ::close(fd[0]);
             for (int other : fds) ::close(other);

@@ -2,10 +2,13 @@
 // exercise; every test case must fail on the stub and pass on a correct answer.
 // Nothing here measures time: "ran at the same time" is proved with a latch that
 // every task must reach, and every wait is bounded so a wrong pool fails instead of hanging.
+// "Ran on the pool" is proved by holding every worker busy: a call that must wait for
+// pool tasks is then still running after a bounded wait (it can never finish early).
 #include <atomic>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <latch>
 #include <map>
 #include <memory>
@@ -95,6 +98,62 @@ struct TempDir {
     }
 };
 
+// Holds every worker of a pool busy with a task that waits for a gate, so that nothing
+// else submitted to the pool can run until open() (or the end of the scope). The tasks
+// share the latches with this object, so a task that a broken pool runs late (or never)
+// touches nothing freed, and every wait here is bounded.
+class HeldPool {
+public:
+    explicit HeldPool(ThreadPool& pool) : state_(std::make_shared<State>(pool.size())) {
+        for (unsigned i = 0; i < pool.size(); ++i)
+            held_.push_back(pool.submit([state = state_] {
+                state->started.count_down();
+                return wait_until(state->gate, state->deadline);
+            }));
+    }
+    HeldPool(const HeldPool&) = delete;
+    HeldPool& operator=(const HeldPool&) = delete;
+    ~HeldPool() {
+        open();
+        for (auto& f : held_) f.wait_until(state_->deadline + patience);
+    }
+    // True once every worker has taken one of the holding tasks (false after the deadline).
+    bool all_held() { return wait_until(state_->started, state_->deadline); }
+    void open() {
+        if (!opened_) state_->gate.count_down();
+        opened_ = true;
+    }
+
+private:
+    struct State {
+        explicit State(unsigned workers) : started(std::ptrdiff_t(workers)) {}
+        const std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::now() + patience;
+        std::latch started;
+        std::latch gate{1};
+    };
+    std::shared_ptr<State> state_;
+    bool opened_ = false;
+    std::vector<std::future<bool>> held_;
+};
+
+// Runs call() on a helper thread while every worker of pool is held busy, and returns
+// its result (or rethrows its exception). A call that does its work as pool tasks cannot
+// return before the workers are freed, so it must still be running 200 ms later; one
+// that computes on the calling thread (serially, or through std::launch::deferred
+// futures) or on threads of its own finishes meanwhile. The 200 ms only bound how long
+// the test looks: a correct call can never be seen finished early.
+template <class Call>
+auto while_pool_is_held(ThreadPool& pool, Call call) -> decltype(call()) {
+    HeldPool held(pool);
+    REQUIRE(held.all_held());
+    auto result = std::async(std::launch::async, std::move(call));
+    const bool still_waiting = result.wait_for(200ms) == std::future_status::timeout;
+    held.open();
+    INFO("the call returned while every pool worker was busy: its work did not go through the pool");
+    CHECK(still_waiting);
+    return result.get();
+}
+
 }  // namespace
 
 TEST_CASE("submit returns a future of the call's result computed on a pool thread") {
@@ -172,7 +231,23 @@ TEST_CASE("an exception thrown in a task arrives at future get") {
     } catch (const std::runtime_error& e) {
         CHECK(std::string(e.what()) == "boom in a task");
     }
-    // The worker survived: the pool still runs tasks, as many as it has threads.
+    // Every worker survived: pool.size() tasks still run at the same time (each waits,
+    // bounded, until all have started). A pool that lost a worker to the exception
+    // cannot start them all: a task gives up (false), or none runs at all (not ready),
+    // and the test stops here rather than wait for tasks that no worker will run. (The
+    // tasks share the latch, so it outlives any that run late.)
+    auto all_started = std::make_shared<std::latch>(std::ptrdiff_t(pool.size()));
+    const auto deadline = std::chrono::steady_clock::now() + patience;
+    std::vector<std::future<bool>> met;
+    for (unsigned i = 0; i < pool.size(); ++i)
+        met.push_back(pool.submit([all_started, deadline] {
+            all_started->count_down();
+            return wait_until(*all_started, deadline);
+        }));
+    for (auto& f : met) {
+        REQUIRE(f.wait_until(deadline + patience) == std::future_status::ready);
+        REQUIRE(f.get());
+    }
     std::vector<std::future<int>> after;
     for (int i = 0; i < 10; ++i) after.push_back(pool.submit([i] { return i; }));
     for (int i = 0; i < 10; ++i) CHECK(after[i].get() == i);
@@ -229,16 +304,29 @@ TEST_CASE("the destructor finishes the work already queued") {
     std::atomic<int> done{0};
     std::vector<std::future<int>> results;
     std::latch gate(1);   // declared before the pool: it must outlive the pool's tasks
-    {
-        ThreadPool pool(1);
-        const auto deadline = std::chrono::steady_clock::now() + patience;
-        results.push_back(pool.submit([&gate, deadline] { return wait_until(gate, deadline) ? 0 : -1; }));
-        for (int i = 1; i <= 50; ++i) results.push_back(pool.submit([&done, i] {
-            ++done;
-            return i;
-        }));
-        gate.count_down();
-    }   // ~ThreadPool: the queued jobs still run before the threads are joined
+    std::latch held(1);
+    const auto deadline = std::chrono::steady_clock::now() + patience;
+    auto pool = std::make_unique<ThreadPool>(1);
+    // The only worker is held by a first task until the gate opens; 50 jobs queue behind it.
+    results.push_back(pool->submit([&gate, &held, deadline] {
+        held.count_down();
+        return wait_until(gate, deadline) ? 0 : -1;
+    }));
+    for (int i = 1; i <= 50; ++i) results.push_back(pool->submit([&done, i] {
+        ++done;
+        return i;
+    }));
+    REQUIRE(wait_until(held, deadline));
+
+    // Destroy the pool on another thread while the 50 jobs are still queued. The
+    // destructor cannot return while the first task runs, so it is still busy 200 ms
+    // later, by then long past the point where it stopped taking new work; only then is
+    // the gate opened. A destructor that drops the queue loses the 50 jobs.
+    auto destroyed = std::async(std::launch::async, [&pool] { pool.reset(); });
+    const bool destructor_waited = destroyed.wait_for(200ms) == std::future_status::timeout;
+    gate.count_down();
+    destroyed.get();
+    CHECK(destructor_waited);   // it waited for the running task instead of abandoning it
     CHECK(done == 50);
     for (int i = 0; i <= 50; ++i) CHECK(results[i].get() == i);
 }
@@ -247,10 +335,11 @@ TEST_CASE("slow_ops_parallel gives the serial double loop's results in order") {
     const std::vector<int> serial{1, 2, 3, 1, 3, 4, 2, 1, 5, 3, 2, 1};
     ThreadPool many(12);
     CHECK(course::futures::slow_ops_parallel(many, 1ms) == serial);
-    ThreadPool few(3);
-    CHECK(course::futures::slow_ops_parallel(few, 0ms) == serial);
     ThreadPool one(1);
     CHECK(course::futures::slow_ops_parallel(one, 0ms) == serial);
+    // The calls run as tasks of the pool it is given.
+    ThreadPool few(3);
+    CHECK(while_pool_is_held(few, [&few] { return course::futures::slow_ops_parallel(few, 0ms); }) == serial);
 }
 
 TEST_CASE("load_parse_store stores every sample file and counts its rows") {
@@ -259,7 +348,7 @@ TEST_CASE("load_parse_store stores every sample file and counts its rows") {
     REQUIRE(files.size() == 8u);
     TempDir out;
     ThreadPool pool(4);
-    auto rows = course::futures::load_parse_store(files, out.path, pool);
+    auto rows = while_pool_is_held(pool, [&] { return course::futures::load_parse_store(files, out.path, pool); });
     REQUIRE(rows.size() == files.size());
     for (std::size_t i = 0; i < files.size(); ++i) {
         CHECK(rows[i] == manifest["days"].get<std::size_t>());
@@ -284,7 +373,7 @@ TEST_CASE("load_parse_store names the file and line of a malformed row and store
     TempDir out;
     std::vector<fs::path> files{sample_dir / "aet.json", malformed, sample_dir / "afl.json"};
     try {
-        course::futures::load_parse_store(files, out.path, pool);
+        while_pool_is_held(pool, [&] { return course::futures::load_parse_store(files, out.path, pool); });
         FAIL("expected a std::runtime_error for the malformed line");
     } catch (const std::runtime_error& e) {
         std::string what = e.what();
@@ -325,7 +414,7 @@ TEST_CASE("most_correlated_pair finds the closest pair of a small example") {
         {"noisy", {3, 1, 4, 1, 5, 9}},
         {"also-up", {2, 4, 5, 8, 10, 12}},
     };
-    auto best = course::futures::most_correlated_pair(series, pool);
+    auto best = while_pool_is_held(pool, [&] { return course::futures::most_correlated_pair(series, pool); });
     CHECK(best.a == "also-up");
     CHECK(best.b == "up");
     CHECK(best.r == Approx(course::futures::correlation(series["up"], series["also-up"])));
@@ -341,7 +430,7 @@ TEST_CASE("most_correlated_pair finds the planted pair of the sample data") {
     for (auto& f : manifest["files"])
         series[f["ticker"].get<std::string>()] = closes_of(sample_dir / f["file"].get<std::string>());
     ThreadPool pool(4);
-    auto best = course::futures::most_correlated_pair(series, pool);
+    auto best = while_pool_is_held(pool, [&] { return course::futures::most_correlated_pair(series, pool); });
     const auto& planted = manifest["planted_pair"];
     CHECK(best.a == planted["a"].get<std::string>());
     CHECK(best.b == planted["b"].get<std::string>());
