@@ -1,7 +1,6 @@
 // Section 5: take(n) stops early; every producer is released and joined.
 #include <atomic>
 #include <functional>
-#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -27,7 +26,9 @@ void take_section(course::Lesson& lesson, const Settings& s) {
     std::vector<std::string> counts;
     for (std::size_t n : sizes) {
         std::atomic<int> released{0};
-        std::size_t before = live_threads(), during = 0;
+        // The baseline is the least count over a moment (a thread of the previous run can
+        // stay listed in /proc/self/task for a moment after its join).
+        std::size_t before = course::live_threads_baseline(), during = 0;
         std::size_t got = 0;
         course::Recorder* r = n == sizes.front() ? &rec : nullptr;   // one timeline is enough
         double seconds = course::time_seconds([&] {
@@ -49,7 +50,9 @@ void take_section(course::Lesson& lesson, const Settings& s) {
             got = course::channels::take(*channel, n).size();
             if (r) r->record_on("consumer", "take " + std::to_string(n), start, course::Clock::now());
         });   // `channel` dies here: every producer thread joined
-        std::size_t after = live_threads();
+        // Re-read for a moment if too high, for the same reason; higher after that means
+        // a thread really was left behind.
+        std::size_t after = course::live_threads_at_most(before);
         counts.push_back("  take(" + std::to_string(n) + "): live threads before " + std::to_string(before) +
                          ", while producing " + std::to_string(during) + ", after " + std::to_string(after) +
                          "; producers released by close: " + std::to_string(released.load()) + " of " +
@@ -57,13 +60,13 @@ void take_section(course::Lesson& lesson, const Settings& s) {
         auto& row = table.add({.variant = "take", .n = got, .seconds = seconds,
                                .bound_seconds = reference * double(n) / double(sizes.back()),
                                .bound = "1-thread push+pop", .workers = p + 1,
-                               .ok = got == n && after == before && released.load() == int(p)});
+                               .ok = got == n && after <= before && released.load() == int(p)});
         row.extra["threads_before"] = before;
         row.extra["threads_during"] = during;
         row.extra["threads_after"] = after;
-        if (after != before)
-            throw std::runtime_error("take(" + std::to_string(n) + ") left " + std::to_string(after - before) +
-                                     " thread(s) behind");
+        if (after > before)
+            counts.push_back("  MISMATCH: take(" + std::to_string(n) + ") left " + std::to_string(after - before) +
+                             " thread(s) behind (the row says ok=false)");
     }
     lesson.report(table);
     for (auto& line : counts) lesson.say(line);

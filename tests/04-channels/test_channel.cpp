@@ -2,67 +2,73 @@
 // exercise; every test case must fail on the stub and pass on a correct channel.
 //
 // No sleeps: "the producer is blocked" is witnessed by the channel's own state (a
-// full buffer refuses try_push, so the pending push cannot have completed), by
-// latches and by atomic counters; "nothing lost, nothing duplicated" by multisets;
-// "no thread left behind" by counting /proc/self/task.
+// full buffer refuses try_push, so the pending push cannot have completed) or by the
+// thread's state in /proc (asleep inside push or pop, see bounded.hpp), by counters;
+// "nothing lost, nothing duplicated" by multisets; "no thread left behind" by counting
+// /proc/self/task. Every call that may block is bounded (bounded.hpp): a broken channel
+// fails a case in seconds with a sentence saying what did not happen.
 #include <algorithm>
 #include <atomic>
 #include <chrono>
-#include <filesystem>
 #include <functional>
-#include <latch>
 #include <map>
+#include <memory>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "bounded.hpp"
 #include "channel.hpp"
+#include "common/process_stats.hpp"
 #include "course_catch.hpp"
 
 namespace ch = course::channels;
 using namespace std::chrono_literals;
+using channel_test::Counter;
+using channel_test::Dropper;
+using channel_test::wake_limit;
+using channel_test::within;
+using channel_test::work_limit;
+using channel_test::Worker;
 
 namespace {
 
-// Threads alive in this process right now.
-std::size_t live_threads() {
-    std::size_t n = 0;
-    for ([[maybe_unused]] auto& entry : std::filesystem::directory_iterator("/proc/self/task")) ++n;
-    return n;
-}
-
-// The thread count a test compares against at its end. One thread is started and
-// joined first: ThreadSanitizer starts a helper thread of its own at the first
-// pthread_create, which must not count as a leaked producer.
-std::size_t baseline_threads() {
-    std::thread([] {}).join();
-    return live_threads();
-}
-
-// Pops until the channel ends.
+// Pops until the channel ends, at most work_limit (closing the channel after that).
 template <class T>
-std::vector<T> drain(ch::Channel<T>& channel) {
-    std::vector<T> items;
-    while (auto item = channel.pop()) items.push_back(*item);
-    return items;
+std::vector<T> drain(ch::Channel<T>& channel, const std::string& what) {
+    return within(work_limit, what, [&] { channel.close(); }, [&] {
+        std::vector<T> items;
+        while (auto item = channel.pop()) items.push_back(*item);
+        return items;
+    });
 }
 
-// Waits (without a sleep) until an atomic counter reaches at least `target`.
-void wait_until_at_least(const std::atomic<int>& counter, int target) {
-    for (int seen = counter.load(); seen < target; seen = counter.load()) counter.wait(seen);
+// One call that should not wait long (a pop with an item there, a push with room, a
+// pop on a closed channel): FAILs with `what` if it takes longer than wake_limit.
+template <class T, class Body>
+auto soon(ch::Channel<T>& channel, const std::string& what, Body body) {
+    return within(wake_limit, what, [&] { channel.close(); }, std::move(body));
 }
+
+const std::string stream_did_not_end =
+    "the stream did not end: are consumers woken by push and by close, and producers by pop?";
+const std::string merged_did_not_end =
+    "the merged stream did not end: is a producer stuck in push (woken when its slot frees, or for "
+    "capacity 0 when its own item is taken?), or does merge never close the channel after the last "
+    "producer returns?";
 
 }  // namespace
 
 TEST_CASE("one producer's items arrive in the order they were pushed") {
     ch::Channel<int> channel(4);
-    std::thread producer([&] {
+    Worker producer([&] {
         for (int i = 0; i < 2000; ++i) channel.push(i);
         channel.close();
-    });
-    auto got = drain(channel);
-    producer.join();
+    }, [&] { channel.close(); });
+    auto got = drain(channel, stream_did_not_end);
+    producer.finish(wake_limit, "the producer did not return after its last push and close");
     REQUIRE(got.size() == 2000);
     for (int i = 0; i < 2000; ++i) CHECK(got[std::size_t(i)] == i);
 }
@@ -76,16 +82,20 @@ TEST_CASE("with several producers each producer's items keep their order") {
             for (int i = 0; i < per_producer; ++i) out.push(p * 100000 + i);
         });
     auto channel = ch::merge(std::move(jobs), 3);
+    Dropper dropper(channel);
+    auto items = within(work_limit, merged_did_not_end, [&] { channel->close(); }, [&] {
+        std::vector<int> seen;
+        for (int item : *channel) seen.push_back(item);   // range-for pops until the end
+        return seen;
+    });
     std::vector<int> next(producers, 0);
-    std::size_t total = 0;
-    for (int item : *channel) {
+    for (int item : items) {
         int p = item / 100000, seq = item % 100000;
         REQUIRE(p < producers);
         CHECK(seq == next[std::size_t(p)]);
         next[std::size_t(p)] = seq + 1;
-        ++total;
     }
-    CHECK(total == std::size_t(producers * per_producer));
+    CHECK(items.size() == std::size_t(producers * per_producer));
 }
 
 TEST_CASE("8 producers of 10000 items deliver exactly the items sent at capacities 0 1 7 and 1024") {
@@ -101,7 +111,8 @@ TEST_CASE("8 producers of 10000 items deliver exactly the items sent at capaciti
         });
     }
     auto channel = ch::merge(std::move(jobs), capacity);
-    auto received = drain(*channel);
+    Dropper dropper(channel);
+    auto received = drain(*channel, merged_did_not_end);
     std::sort(received.begin(), received.end());
     std::sort(sent.begin(), sent.end());
     CHECK(received.size() == sent.size());
@@ -111,75 +122,76 @@ TEST_CASE("8 producers of 10000 items deliver exactly the items sent at capaciti
 
 TEST_CASE("items buffered when the channel closes are still delivered") {
     ch::Channel<std::string> channel(8);
-    channel.push("a");
-    channel.push("b");
-    channel.push("c");
+    soon(channel, "push into a channel with free slots did not return", [&] {
+        channel.push("a");
+        channel.push("b");
+        channel.push("c");
+    });
     channel.close();
     CHECK(channel.closed());
-    CHECK(channel.pop() == std::optional<std::string>("a"));
+    const std::string waited = "pop on a closed channel holding items did not return";
+    CHECK(soon(channel, waited, [&] { return channel.pop(); }) == std::optional<std::string>("a"));
     CHECK(channel.try_pop() == std::optional<std::string>("b"));
-    CHECK(channel.pop_for(1s) == std::optional<std::string>("c"));
+    CHECK(soon(channel, waited, [&] { return channel.pop_for(1s); }) == std::optional<std::string>("c"));
     // Closed and drained: every pop says "end", at once.
-    CHECK_FALSE(channel.pop().has_value());
+    const std::string hung = "pop on a closed, drained channel waited instead of saying \"end\"";
+    CHECK_FALSE(soon(channel, hung, [&] { return channel.pop(); }).has_value());
     CHECK_FALSE(channel.try_pop().has_value());
-    CHECK_FALSE(channel.pop_for(1h).has_value());
+    CHECK_FALSE(soon(channel, hung, [&] { return channel.pop_for(1h); }).has_value());
 }
 
 TEST_CASE("close wakes a consumer waiting in pop") {
     ch::Channel<int> channel(4);
-    std::latch consumer_started(1);
     std::atomic<bool> got_end{false};
-    std::thread consumer([&] {
-        consumer_started.count_down();
-        got_end = !channel.pop().has_value();   // waits: nothing is ever pushed
-    });
-    consumer_started.wait();
-    channel.close();
-    consumer.join();   // would hang if close did not wake the waiting pop
+    Worker consumer([&] { got_end = !channel.pop().has_value(); }, [&] { channel.close(); });
+    consumer.require_blocked("pop on an empty open channel did not wait");
+    channel.close();   // the consumer is asleep inside pop: close must wake it
+    consumer.finish(wake_limit, "pop did not return after close: does close wake waiting consumers?");
     CHECK(got_end);
 }
 
 TEST_CASE("close wakes a producer waiting on a full buffer and its push throws channel_closed") {
     ch::Channel<int> channel(1);
-    channel.push(1);   // the buffer is now full
-    std::latch producer_started(1);
+    soon(channel, "push into an empty channel of capacity 1 did not return", [&] { channel.push(1); });
     std::atomic<bool> saw_closed{false};
-    std::thread producer([&] {
-        producer_started.count_down();
+    Worker producer([&] {
         try {
             channel.push(2);   // waits for room that never comes
         } catch (const ch::channel_closed&) {
             saw_closed = true;
         }
-    });
-    producer_started.wait();
-    channel.close();
-    producer.join();
+    }, [&] { channel.close(); });
+    producer.require_blocked("push on a full channel did not wait for room");
+    channel.close();   // the producer is asleep inside push: close must wake it
+    producer.finish(wake_limit, "push did not return after close: does close wake producers waiting for room?");
     CHECK(saw_closed);
     // The item buffered before close survives it; the refused one never appears.
-    CHECK(channel.pop() == std::optional<int>(1));
-    CHECK_FALSE(channel.pop().has_value());
+    const std::string hung = "pop on a closed channel did not return";
+    CHECK(soon(channel, hung, [&] { return channel.pop(); }) == std::optional<int>(1));
+    CHECK_FALSE(soon(channel, hung, [&] { return channel.pop(); }).has_value());
 }
 
 TEST_CASE("push and try_push on a closed channel throw channel_closed") {
     ch::Channel<int> channel(4);
     channel.close();
-    CHECK_THROWS_AS(channel.push(1), ch::channel_closed);
+    const std::string hung = "push on a closed channel waited instead of throwing";
+    CHECK_THROWS_AS(soon(channel, hung, [&] { channel.push(1); }), ch::channel_closed);
     CHECK_THROWS_AS(channel.try_push(1), ch::channel_closed);
     ch::Channel<int> rendezvous(0);
     rendezvous.close();
-    CHECK_THROWS_AS(rendezvous.push(1), ch::channel_closed);
+    CHECK_THROWS_AS(soon(rendezvous, hung, [&] { rendezvous.push(1); }), ch::channel_closed);
 }
 
 TEST_CASE("close is idempotent and closed reports it") {
     ch::Channel<int> channel(2);
     CHECK_FALSE(channel.closed());
-    channel.push(5);
+    soon(channel, "push into an empty channel did not return", [&] { channel.push(5); });
     channel.close();
     channel.close();
     CHECK(channel.closed());
-    CHECK(channel.pop() == std::optional<int>(5));
-    CHECK_FALSE(channel.pop().has_value());
+    const std::string hung = "pop on a closed channel did not return";
+    CHECK(soon(channel, hung, [&] { return channel.pop(); }) == std::optional<int>(5));
+    CHECK_FALSE(soon(channel, hung, [&] { return channel.pop(); }).has_value());
 }
 
 TEST_CASE("try_push refuses when the buffer is full and try_pop when it is empty") {
@@ -190,44 +202,51 @@ TEST_CASE("try_push refuses when the buffer is full and try_pop when it is empty
     CHECK_FALSE(channel.try_push(3));
     CHECK(channel.try_pop() == std::optional<int>(1));
     CHECK(channel.try_push(3));
-    CHECK(channel.pop() == std::optional<int>(2));
-    CHECK(channel.pop() == std::optional<int>(3));
+    const std::string hung = "pop on a channel holding items did not return";
+    CHECK(soon(channel, hung, [&] { return channel.pop(); }) == std::optional<int>(2));
+    CHECK(soon(channel, hung, [&] { return channel.pop(); }) == std::optional<int>(3));
     CHECK_FALSE(channel.try_pop().has_value());
     CHECK_FALSE(channel.closed());
 }
 
 TEST_CASE("pop_for returns an item that is there and gives up on an empty open channel") {
     ch::Channel<int> channel(2);
-    CHECK_FALSE(channel.pop_for(20ms).has_value());   // nobody pushes: the timeout ends it
+    // Nobody pushes: the timeout ends it.
+    CHECK_FALSE(soon(channel, "pop_for(20ms) on an empty channel did not give up",
+                     [&] { return channel.pop_for(20ms); }).has_value());
     CHECK_FALSE(channel.closed());
-    channel.push(9);
-    CHECK(channel.pop_for(1h) == std::optional<int>(9));   // there already: no waiting
+    soon(channel, "push into an empty channel did not return", [&] { channel.push(9); });
+    // There already: no waiting.
+    CHECK(soon(channel, "pop_for(1h) waited although an item was there",
+               [&] { return channel.pop_for(1h); }) == std::optional<int>(9));
 }
 
 TEST_CASE("capacity bounds the buffer: a producer of capacity plus one items blocks until one pop") {
     const int capacity = GENERATE(1, 4, 16);
     CAPTURE(capacity);
     ch::Channel<int> channel{std::size_t(capacity)};
-    std::atomic<int> pushed{0};
-    std::thread producer([&] {
+    Counter pushed;
+    Worker producer([&] {
         for (int i = 0; i <= capacity; ++i) {   // capacity + 1 items
             channel.push(i);
-            pushed.fetch_add(1);
-            pushed.notify_all();
+            pushed.add();
         }
-    });
-    wait_until_at_least(pushed, capacity);
+    }, [&] { channel.close(); });
+    if (!pushed.reaches(capacity, wake_limit)) {
+        producer.finish(wake_limit, "the first capacity pushes into an empty channel did not all return");
+        FAIL("the first capacity pushes into an empty channel did not all return");
+    }
     // The buffer is full: a try_push is refused, so the producer's last push cannot
     // have completed (only this thread pops).
     CHECK_FALSE(channel.try_push(-1));
-    CHECK(pushed.load() == capacity);
+    CHECK(pushed.value() == capacity);
     // One pop makes one slot: the blocked push completes.
-    CHECK(channel.pop() == std::optional<int>(0));
-    wait_until_at_least(pushed, capacity + 1);
-    producer.join();
-    CHECK(pushed.load() == capacity + 1);
+    CHECK(soon(channel, "pop on a full channel did not return", [&] { return channel.pop(); }) ==
+          std::optional<int>(0));
+    producer.finish(wake_limit, "push did not return after pop: is a producer waiting for room woken?");
+    CHECK(pushed.value() == capacity + 1);
     channel.close();
-    auto rest = drain(channel);
+    auto rest = drain(channel, "pop on a closed channel did not return");
     REQUIRE(rest.size() == std::size_t(capacity));
     for (int i = 0; i < capacity; ++i) CHECK(rest[std::size_t(i)] == i + 1);
 }
@@ -235,73 +254,84 @@ TEST_CASE("capacity bounds the buffer: a producer of capacity plus one items blo
 TEST_CASE("a rendezvous push returns only once a consumer has taken the item") {
     ch::Channel<int> channel(0);
     CHECK_FALSE(channel.try_push(1));   // no consumer waiting: nowhere to hand it
-    std::latch producer_started(1);
     std::atomic<bool> push_returned{false};
-    std::thread producer([&] {
-        producer_started.count_down();
+    Worker producer([&] {
         channel.push(7);
         push_returned = true;
-    });
-    producer_started.wait();
-    CHECK_FALSE(push_returned.load());   // nobody has taken the item yet
-    CHECK(channel.pop() == std::optional<int>(7));
-    producer.join();
+    }, [&] { channel.close(); });
+    // Asleep inside push, with no consumer: the push has not returned.
+    producer.require_blocked("push on a rendezvous channel returned (or never waited) with no consumer");
+    CHECK_FALSE(push_returned.load());
+    CHECK(soon(channel, "pop did not take the item a rendezvous push offers", [&] { return channel.pop(); }) ==
+          std::optional<int>(7));
+    producer.finish(wake_limit,
+                    "push did not return after pop took its item: is a waiting producer woken?");
     CHECK(push_returned.load());
 }
 
 TEST_CASE("a rendezvous push waiting for a consumer throws channel_closed on close and delivers nothing") {
     ch::Channel<int> channel(0);
-    std::latch producer_started(1);
     std::atomic<bool> saw_closed{false};
-    std::thread producer([&] {
-        producer_started.count_down();
+    Worker producer([&] {
         try {
             channel.push(7);
         } catch (const ch::channel_closed&) {
             saw_closed = true;
         }
-    });
-    producer_started.wait();
-    channel.close();
-    producer.join();
+    }, [&] { channel.close(); });
+    producer.require_blocked("push on a rendezvous channel returned (or never waited) with no consumer");
+    channel.close();   // the producer is asleep inside push: close must wake it
+    producer.finish(wake_limit,
+                    "push did not return after close: does close wake a producer waiting for a consumer?");
     CHECK(saw_closed);
-    CHECK_FALSE(channel.pop().has_value());
+    CHECK_FALSE(soon(channel, "pop on a closed rendezvous channel did not return",
+                     [&] { return channel.pop(); }).has_value());
 }
 
 TEST_CASE("range-for reads every item until the channel is closed") {
     ch::Channel<int> channel(3);
-    std::thread producer([&] {
+    Worker producer([&] {
         for (int i = 1; i <= 100; ++i) channel.push(i);
         channel.close();
+    }, [&] { channel.close(); });
+    auto items = within(work_limit, stream_did_not_end, [&] { channel.close(); }, [&] {
+        std::vector<int> seen;
+        for (int item : channel) seen.push_back(item);
+        return seen;
     });
-    int sum = 0, count = 0;
-    for (int item : channel) {
-        sum += item;
-        ++count;
-    }
-    producer.join();
-    CHECK(count == 100);
+    producer.finish(wake_limit, "the producer did not return after its last push and close");
+    int sum = 0;
+    for (int item : items) sum += item;
+    CHECK(items.size() == 100);
     CHECK(sum == 5050);
 }
 
 TEST_CASE("merge closes the channel only after every producer has finished") {
-    std::latch release_slow(1);
+    Counter release_slow;
     std::vector<std::function<void(ch::Channel<int>&)>> jobs;
     jobs.push_back([](ch::Channel<int>& out) {   // fast: done after 3 items
         for (int i = 0; i < 3; ++i) out.push(i);
     });
     jobs.push_back([&](ch::Channel<int>& out) {   // slow: held until the test lets go
-        release_slow.wait();
+        release_slow.reaches(1, work_limit);
         out.push(100);
     });
     auto channel = ch::merge(std::move(jobs), 8);
-    std::vector<int> got;
-    for (int i = 0; i < 3; ++i) got.push_back(channel->pop().value());
+    Dropper dropper(channel);
+    struct LetGo {   // on every way out of the case: the slow producer must not stay held
+        Counter& gate;
+        ~LetGo() { gate.add(); }
+    } let_go{release_slow};
+    auto got = within(wake_limit, "pop did not return the fast producer's 3 items", [&] { channel->close(); }, [&] {
+        std::vector<int> first;
+        for (int i = 0; i < 3; ++i) first.push_back(channel->pop().value());
+        return first;
+    });
     // The fast producer is done, the slow one is held: the channel must still be open.
     CHECK_FALSE(channel->closed());
     CHECK_FALSE(channel->try_pop().has_value());
-    release_slow.count_down();
-    auto rest = drain(*channel);
+    release_slow.add();
+    auto rest = drain(*channel, merged_did_not_end);
     CHECK(rest == std::vector<int>{100});
     CHECK(channel->closed());
     CHECK(got == std::vector<int>{0, 1, 2});
@@ -317,10 +347,13 @@ TEST_CASE("a producer that throws counts as finished and its error reaches the c
         for (int i = 10; i < 15; ++i) out.push(i);
     });
     auto channel = ch::merge(std::move(jobs), 2);
+    Dropper dropper(channel);
     std::vector<int> got;
     std::string error;
     try {
-        for (int item : *channel) got.push_back(item);
+        within(work_limit, merged_did_not_end, [&] { channel->close(); }, [&] {
+            for (int item : *channel) got.push_back(item);   // `got` is read only after the join
+        });
     } catch (const std::runtime_error& e) {
         error = e.what();
     }
@@ -333,19 +366,21 @@ TEST_CASE("a producer that throws counts as finished and its error reaches the c
 
 TEST_CASE("merge with no producers gives a channel that is already closed") {
     auto channel = ch::merge<int>({}, 4);
+    Dropper dropper(channel);
     CHECK(channel->closed());
-    CHECK_FALSE(channel->pop().has_value());
+    CHECK_FALSE(soon(*channel, "pop on the channel of merge with no producers did not return",
+                     [&] { return channel->pop(); }).has_value());
 }
 
 TEST_CASE("take returns the first n items then closes and releases blocked producers") {
-    const std::size_t before = baseline_threads();
+    const std::size_t before = course::live_threads_baseline();
     constexpr int producers = 3;
     std::atomic<int> saw_closed{0};
-    std::latch all_started(producers);
+    Counter started;
     std::vector<std::function<void(ch::Channel<int>&)>> jobs;
     for (int p = 0; p < producers; ++p)
         jobs.push_back([&, p](ch::Channel<int>& out) {
-            all_started.count_down();
+            started.add();
             try {
                 for (int i = 0;; ++i) out.push(p * 1'000'000 + i);   // an endless stream
             } catch (const ch::channel_closed&) {
@@ -354,16 +389,19 @@ TEST_CASE("take returns the first n items then closes and releases blocked produ
             }
         });
     auto channel = ch::merge(std::move(jobs), 4);
-    all_started.wait();
-    CHECK(live_threads() == before + producers);
-    auto first = ch::take(*channel, 100);
+    Dropper dropper(channel);
+    REQUIRE(started.reaches(producers, wake_limit));
+    CHECK(course::live_threads_at_most(before + producers) == before + producers);
+    auto first = within(wake_limit, "take(100) did not return", [&] { channel->close(); },
+                        [&] { return ch::take(*channel, 100); });
     CHECK(first.size() == 100);
     CHECK(channel->closed());
-    CHECK_THROWS_AS(channel->push(-1), ch::channel_closed);
+    CHECK_THROWS_AS(soon(*channel, "push on a closed channel waited instead of throwing", [&] { channel->push(-1); }),
+                    ch::channel_closed);
     CHECK(channel->error() == nullptr);   // stopping producers early is not an error
-    channel.reset();                      // the last handle: joins every producer thread
+    dropper.drop();                       // the last handle: joins every producer thread
     CHECK(saw_closed.load() == producers);
-    CHECK(live_threads() == before);
+    CHECK(course::live_threads_at_most(before) == before);
 }
 
 TEST_CASE("take of more items than the stream holds returns them all") {
@@ -372,22 +410,24 @@ TEST_CASE("take of more items than the stream holds returns them all") {
         for (int i = 0; i < 5; ++i) out.push(i);
     });
     auto channel = ch::merge(std::move(jobs), 2);
-    CHECK(ch::take(*channel, 1000) == std::vector<int>{0, 1, 2, 3, 4});
+    Dropper dropper(channel);
+    CHECK(within(wake_limit, "take(1000) of a 5-item stream did not return: does merge close the channel?",
+                 [&] { channel->close(); }, [&] { return ch::take(*channel, 1000); }) ==
+          std::vector<int>{0, 1, 2, 3, 4});
     CHECK(channel->closed());
 }
 
 TEST_CASE("dropping a merged channel nobody reads joins its blocked producers") {
-    const std::size_t before = baseline_threads();
+    const std::size_t before = course::live_threads_baseline();
     std::atomic<int> saw_closed{0};
-    std::atomic<int> pushed{0};
+    Counter pushed;
     std::vector<std::function<void(ch::Channel<int>&)>> jobs;
     for (int p = 0; p < 4; ++p)
         jobs.push_back([&](ch::Channel<int>& out) {
             try {
                 for (int i = 0;; ++i) {
                     out.push(i);
-                    pushed.fetch_add(1);
-                    pushed.notify_all();
+                    pushed.add();
                 }
             } catch (const ch::channel_closed&) {
                 saw_closed.fetch_add(1);
@@ -395,8 +435,10 @@ TEST_CASE("dropping a merged channel nobody reads joins its blocked producers") 
             }
         });
     auto channel = ch::merge(std::move(jobs), 2);
-    wait_until_at_least(pushed, 2);   // the buffer is full: producers block in push
-    channel.reset();
+    Dropper dropper(channel);
+    // The buffer is full: from here on producers block in push.
+    REQUIRE(pushed.reaches(2, wake_limit));
+    dropper.drop();
     CHECK(saw_closed.load() == 4);
-    CHECK(live_threads() == before);
+    CHECK(course::live_threads_at_most(before) == before);
 }
