@@ -89,6 +89,4 @@ function(course_topic name)
                    -D "OUT=${CMAKE_BINARY_DIR}/smoke" -D "ARGS=${T_SMOKE_ARGS}"
                    -P "${PROJECT_SOURCE_DIR}/cmake/SmokeLesson.cmake")
   set_tests_properties(${name}/lesson-smoke PROPERTIES TIMEOUT 300 LABELS lesson-smoke)
-
-  set_property(GLOBAL APPEND PROPERTY COURSE_TOPICS ${name})
 endfunction()
