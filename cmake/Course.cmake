@@ -21,6 +21,17 @@
 #   01-functional/lesson-smoke       label lesson-smoke  the lesson with --quick
 #
 # Editing one exercise file rebuilds only that exercise's library and test program.
+# The hang watchdog fires this many seconds into a test case: 15 s before the TIMEOUT
+# (time for gdb to attach and print), at least half the timeout.
+function(course_hang_seconds out timeout)
+  math(EXPR hang "${timeout} - 15")
+  math(EXPR half "${timeout} / 2")
+  if(hang LESS half)
+    set(hang ${half})
+  endif()
+  set(${out} ${hang} PARENT_SCOPE)
+endfunction()
+
 function(course_topic name)
   cmake_parse_arguments(T "" "TIMEOUT" "LIBRARIES;LESSON_LIBRARIES;SMOKE_ARGS" ${ARGN})
   if(NOT T_TIMEOUT)
@@ -50,8 +61,10 @@ function(course_topic name)
       set(${kind}_scope INTERFACE)
     endif()
   endforeach()
-  # A stub names its parameters (they document the task) without using them yet.
-  target_compile_options(${name}-exercise ${exercise_scope} -Wno-unused-parameter)
+  # A stub names its parameters (they document the task) without using them yet: every
+  # target built from the exercise is marked, and course_warnings adds
+  # -Wno-unused-parameter after -Wall -Wextra for marked targets (clang honours only the
+  # last of the two, so the order matters).
 
   # The lesson, on the solution (default) and on the student's code (--mine).
   file(GLOB lesson_sources CONFIGURE_DEPENDS "${root}/lessons/${name}/*.cpp")
@@ -59,6 +72,10 @@ function(course_topic name)
   target_link_libraries(${name}-lesson PRIVATE ${name}-solution ${T_LESSON_LIBRARIES} course_warnings)
   add_executable(${name}-lesson-mine EXCLUDE_FROM_ALL ${lesson_sources})
   target_link_libraries(${name}-lesson-mine PRIVATE ${name}-exercise ${T_LESSON_LIBRARIES} course_warnings)
+  set_property(TARGET ${name}-lesson-mine PROPERTY COURSE_STUB ON)
+  if(exercise_scope STREQUAL "PUBLIC")
+    set_property(TARGET ${name}-exercise PROPERTY COURSE_STUB ON)
+  endif()
 
   # The tests, compiled once against each implementation.
   file(GLOB test_sources CONFIGURE_DEPENDS "${root}/tests/${name}/*.cpp")
@@ -66,8 +83,13 @@ function(course_topic name)
     add_executable(${name}-tests-${kind} ${test_sources})
     target_link_libraries(${name}-tests-${kind} PRIVATE ${name}-${kind} course_test_main course_warnings)
   endforeach()
+  set_property(TARGET ${name}-tests-exercise PROPERTY COURSE_STUB ON)
 
-  set(props TIMEOUT ${T_TIMEOUT})
+  # COURSE_HANG_SECONDS: a test case still running this long before its TIMEOUT prints
+  # the stack of every thread and stops (tests/common/hang_watchdog.cpp), so a deadlock
+  # is reported with where each thread waits instead of a bare "timeout".
+  course_hang_seconds(hang ${T_TIMEOUT})
+  set(props TIMEOUT ${T_TIMEOUT} ENVIRONMENT COURSE_HANG_SECONDS=${hang})
   catch_discover_tests(${name}-tests-solution
     TEST_PREFIX "${name}/solution/"
     PROPERTIES ${props} LABELS solution)

@@ -1,18 +1,13 @@
-"""The `course` command: run lessons, check exercises, hints, progress, self-test, grading.
+"""The `course` command: lessons, exercises, hints, progress, self-test and grading.
 
-    ./course run NN [--mine] [-- ARGS]   build and run lesson NN (the student's code with --mine)
-    ./course check NN                    build exercise NN and run its tests
-    ./course hint NN                     show the next hint of exercise NN
-    ./course list                        every topic, its status, overall progress
-    ./course test                        the repository's self-test (what CI runs)
-    ./course grade [--out DIR]           grade every exercise: DIR/score.json, DIR/junit.xml
-    ./course watch [NN]                  re-check on every save
-    ./course datasets corpus|stocks ...  generate the course's datasets
-    ./course serve [OPTIONS]             run the local HTTP server in the foreground
-
-NN is a number (4, 04) or a topic name (04-channels). Everything builds into build/.
+NN is a topic number (4, 04) or name (04-channels). Everything builds into build/
+(sanitizer builds into build-tsan/ and build-asan/). `./course COMMAND --help` explains
+one command.
 """
 
+import argparse
+import fnmatch
+import hashlib
 import json
 import os
 import platform
@@ -23,6 +18,7 @@ import subprocess
 import sys
 import time
 import xml.etree.ElementTree as ET
+from collections import OrderedDict
 from pathlib import Path
 from xml.sax.saxutils import escape
 
@@ -31,6 +27,10 @@ BUILD = ROOT / "build"
 STATE_DIR = ROOT / ".course"
 STATE_FILE = STATE_DIR / "state.json"
 TTY = sys.stdout.isatty()
+SANITIZERS = {"tsan": ("thread", "ThreadSanitizer"), "asan": ("address", "AddressSanitizer+UBSan")}
+SANITIZER_ENV = {"TSAN_OPTIONS": "halt_on_error=1:second_deadlock_stack=1",
+                 "ASAN_OPTIONS": "detect_leaks=1:abort_on_error=1",
+                 "UBSAN_OPTIONS": "print_stacktrace=1:halt_on_error=1"}
 
 
 # --- output --------------------------------------------------------------------------
@@ -50,6 +50,10 @@ def fail(message, next_step=None, code=1):
     sys.exit(code)
 
 
+def indent(text, by="    "):
+    return "\n".join(by + line if line else line for line in text.splitlines())
+
+
 # --- topics --------------------------------------------------------------------------
 def topics():
     """Every topic, from the lesson folders: ['01-functional', ...]."""
@@ -67,6 +71,11 @@ def resolve_topic(arg):
     fail(f"no topic '{arg}'", "./course list shows the topics (use 1, 01 or 01-functional)", code=2)
 
 
+def exercise_files(topic):
+    folder = ROOT / "exercises" / topic
+    return sorted(p.relative_to(ROOT).as_posix() for p in folder.iterdir() if p.suffix in (".hpp", ".cpp", ".h"))
+
+
 # --- state (hints shown, last results), git-ignored --------------------------------------
 def load_state():
     try:
@@ -77,7 +86,9 @@ def load_state():
 
 def save_state(state):
     STATE_DIR.mkdir(exist_ok=True)
-    STATE_FILE.write_text(json.dumps(state, indent=2) + "\n")
+    tmp = STATE_FILE.with_suffix(".tmp")
+    tmp.write_text(json.dumps(state, indent=2) + "\n")
+    tmp.replace(STATE_FILE)
 
 
 def remember_result(topic, passed, total):
@@ -145,191 +156,598 @@ def ensure_dependencies():
 
 
 # --- build -----------------------------------------------------------------------------
-def configure():
-    if (BUILD / "build.ninja").exists() or (BUILD / "Makefile").exists():
+def build_dir(sanitizer=None):
+    return ROOT / f"build-{sanitizer}" if sanitizer else BUILD
+
+
+def configure(sanitizer=None):
+    where = build_dir(sanitizer)
+    if (where / "build.ninja").exists() or (where / "Makefile").exists():
         return
-    generator = ["--preset", "dev"] if shutil.which("ninja") else ["-S", str(ROOT), "-B", str(BUILD)]
-    say(paint("configuring ", "dim") + "build/ (first time only)")
-    result = subprocess.run(["cmake", *generator], cwd=ROOT, capture_output=True, text=True)
+    if sanitizer:
+        args = ["--preset", sanitizer]
+    else:
+        args = ["--preset", "dev"] if shutil.which("ninja") else ["-S", str(ROOT), "-B", str(where)]
+    say(paint("configuring ", "dim") + f"{where.name}/ (first time only)")
+    result = subprocess.run(["cmake", *args], cwd=ROOT, capture_output=True, text=True)
     if result.returncode != 0:
         say(result.stdout[-3000:] + result.stderr[-3000:])
         fail("cmake could not configure the build", "read the message above; docs/setup.md lists what is needed")
 
 
-def build(targets=(), keep_going=False, quiet=False):
-    """Builds the targets (all when empty). Returns True on success."""
-    configure()
-    cmd = ["cmake", "--build", str(BUILD)]
+def build(targets=(), keep_going=False, quiet=False, sanitizer=None):
+    """Builds the targets (all when empty). Returns (ok, output when quiet)."""
+    configure(sanitizer)
+    where = build_dir(sanitizer)
+    cmd = ["cmake", "--build", str(where)]
     for t in targets:
         cmd += ["--target", t]
     if keep_going:
-        cmd += ["--", "-k", "0"] if (BUILD / "build.ninja").exists() else ["--", "-k"]
+        cmd += ["--", "-k", "0"] if (where / "build.ninja").exists() else ["--", "-k"]
     if quiet:
         result = subprocess.run(cmd, capture_output=True, text=True)
         return result.returncode == 0, result.stdout + result.stderr
     return subprocess.run(cmd).returncode == 0, ""
 
 
+def versions_line():
+    try:
+        return (BUILD / "course-versions.txt").read_text().strip()
+    except OSError:
+        return "versions unknown (build/course-versions.txt is written when cmake configures)"
+
+
 # --- ctest -------------------------------------------------------------------------------
 STATUS_LINE = re.compile(r"^\s*\d+/\d+ Test\s+#\d+: (.+?) \.+\s*(\S.*?)\s+[\d.]+ sec\s*$")
+HANG_BEGIN, HANG_END = "course-hang-begin:", "course-hang-end"
 
 
-def ctest(label=None, regex=None, junit=None, jobs=2):
-    """Runs ctest; returns {test name: status} with status 'Passed', 'Failed', 'Timeout',
-    'Exception: SegFault', 'Not Run' ... and the console output."""
-    cmd = ["ctest", "--test-dir", str(BUILD), "-j", str(jobs), "--no-tests=ignore"]
+class Case:
+    """One CTest entry's result: status is 'Passed', 'Failed', 'Hung', 'Timeout',
+    'Exception: SegFault', 'Not Run', ... output is what the test printed."""
+
+    def __init__(self, name, status, output="", seconds=0.0):
+        self.name, self.status, self.output, self.seconds = name, status, output, seconds
+        if HANG_BEGIN in output:
+            self.status = "Hung"
+
+    @property
+    def passed(self):
+        return self.status == "Passed"
+
+    def short(self):
+        return self.name.split("/", 2)[2] if self.name.count("/") >= 2 else self.name
+
+
+def run_ctest(label=None, regex=None, jobs=2, sanitizer=None, repeat=None, env=None):
+    """Runs ctest and returns {name: Case} in the order ctest reported them."""
+    where = build_dir(sanitizer)
+    junit = where / f"ctest-{os.getpid()}.xml"
+    cmd = ["ctest", "--test-dir", str(where), "-j", str(jobs), "--no-tests=ignore", "--output-junit", str(junit)]
     if label:
         cmd += ["-L", f"^{label}$"]
     if regex:
         cmd += ["-R", regex]
-    if junit:
-        cmd += ["--output-junit", str(junit)]
-    result = subprocess.run(cmd, capture_output=True, text=True)
-    statuses = {}
+    if repeat:
+        cmd += ["--repeat", f"until-fail:{repeat}"]
+    result = subprocess.run(cmd, capture_output=True, text=True, env=dict(os.environ, **(env or {})))
+    outputs, times = {}, {}
+    try:
+        for case in ET.parse(junit).iter("testcase"):
+            outputs[case.get("name")] = case.findtext("system-out") or ""
+            times[case.get("name")] = float(case.get("time") or 0)
+    except (OSError, ET.ParseError):
+        pass
+    junit.unlink(missing_ok=True)
+    cases = OrderedDict()
     for line in result.stdout.splitlines():
         m = STATUS_LINE.match(line)
         if m:
-            statuses[m.group(1)] = m.group(2).replace("***", "").strip()
-    return statuses, result.stdout
+            name = m.group(1)
+            cases[name] = Case(name, m.group(2).replace("***", "").strip(), outputs.get(name, ""), times.get(name, 0.0))
+    return cases
 
 
-def listed_tests(label, regex=None):
-    """Names of the tests ctest knows for a label (without running them)."""
-    cmd = ["ctest", "--test-dir", str(BUILD), "-N", "-L", f"^{label}$"]
+def listed_tests(label, regex=None, sanitizer=None):
+    """Names of the tests ctest knows for a label, in the test files' order (without running them)."""
+    cmd = ["ctest", "--test-dir", str(build_dir(sanitizer)), "-N", "-L", f"^{label}$"]
     if regex:
         cmd += ["-R", regex]
     out = subprocess.run(cmd, capture_output=True, text=True).stdout
     return [m.group(1) for m in re.finditer(r"Test\s+#\d+: (.+)$", out, re.M)]
 
 
-def junit_outputs(path):
-    """{test name: captured output} from a ctest JUnit file."""
-    try:
-        tree = ET.parse(path)
-    except (OSError, ET.ParseError):
-        return {}
-    return {case.get("name"): (case.findtext("system-out") or "") for case in tree.iter("testcase")}
+def names_regex(names):
+    return "^(" + "|".join(re.escape(n) for n in names) + ")$"
 
 
-def first_failure(output):
-    """The first FAILED block of a Catch2 report, a few lines long."""
+# --- reading what a test printed ----------------------------------------------------------
+BLOCK_START = re.compile(r"FAILED:|due to unexpected exception|^\S.*:\d+: (error|fatal error)")
+CONTINUATION = re.compile(r"^(\s|with expansion:|with message|with messages:|due to unexpected)")
+
+
+def failure_blocks(output):
+    """Every failing assertion of a Catch2 report, each block whole (the assertion, its
+    expansion and its messages), with the section it was in."""
     lines = output.splitlines()
-    for i, line in enumerate(lines):
-        if "FAILED" in line or "due to unexpected exception" in line:
-            return "\n".join(lines[i:i + 6]).rstrip()
-    return "\n".join(lines[-6:]).rstrip()
+    blocks, section, i = [], [], 0
+    while i < len(lines):
+        line = lines[i]
+        if line.startswith("-----") and i + 1 < len(lines):
+            # -----\n case\n   section\n -----: remember the section path
+            j, names = i + 1, []
+            while j < len(lines) and not lines[j].startswith("-----"):
+                names.append(lines[j].strip())
+                j += 1
+            section = [n for n in lines[i + 1:j] if n.startswith(" ")]   # sections are indented
+            section = [n.strip() for n in section]                        # (a long case name wraps unindented)
+            i = j + 1
+            continue
+        if "FAILED:" in line or line.startswith("due to unexpected exception"):
+            block = [line]
+            j = i + 1
+            while j < len(lines):
+                nxt = lines[j]
+                if nxt.strip() == "":
+                    k = j + 1   # a blank line ends the block unless the block goes on after it
+                    if k < len(lines) and CONTINUATION.match(lines[k]) and "FAILED:" not in lines[k]:
+                        block.append("")
+                        j += 1
+                        continue
+                    break
+                if nxt.startswith("=====") or nxt.startswith("-----") or "FAILED:" in nxt:
+                    break
+                block.append(nxt)
+                j += 1
+            text = "\n".join(block).rstrip()
+            if section:
+                text = "in section: " + " / ".join(section) + "\n" + text
+            blocks.append(text)
+            i = j
+            continue
+        i += 1
+    return blocks
+
+
+def first_failure(case):
+    """The first failing assertion of a case, whole; or what happened instead."""
+    blocks = failure_blocks(case.output)
+    if blocks:
+        return blocks[0]
+    if case.status == "Timeout":
+        return "the test did not finish in time: a deadlock, or a wait that nobody wakes?"
+    tail = [l for l in case.output.splitlines() if l.strip()][-8:]
+    return "\n".join(tail) if tail else f"the test program ended with: {case.status}"
+
+
+def one_line(text, limit=300):
+    return re.sub(r"\s+", " ", text).strip()[:limit]
+
+
+# --- where hung threads wait (the watchdog's gdb output) ----------------------------------
+GDB_THREAD = re.compile(r"^Thread (\d+) \(.*\):\s*$")
+GDB_FRAME = re.compile(r"^#\d+\s+(?:0x[0-9a-f]+ in )?(?P<func>.+?) \([^()]*\)"
+                       r"(?: at (?P<file>\S+):(?P<line>\d+)| from \S+)?\s*$")
+WAIT_KINDS = [(("pthread_cond_wait", "pthread_cond_timedwait", "pthread_cond_clockwait", "condition_variable"),
+               "waits on a condition variable"),
+              (("lll_lock_wait", "pthread_mutex_lock", "mutex::lock", "mutex_clocklock"), "waits for a mutex"),
+              (("pthread_join", "thread::join", "clone3"), "waits for a thread to finish (join)"),
+              (("nanosleep", "sleep_for", "sleep"), "sleeps"),
+              (("waitpid", "wait4", "waitid"), "waits for a child process"),
+              (("poll", "epoll_wait", "select", "read", "recv", "accept"), "waits for I/O"),
+              (("latch", "barrier", "atomic_wait", "__atomic_wait", "futex"), "waits (latch, barrier or atomic)")]
+
+
+def short_function(name):
+    if name.startswith("C_A_T_C_H_T_E_S_T"):
+        return "the test case"
+    name = name.replace("(anonymous namespace)::", "")
+    name = re.sub(r"^course::\w+::", "", name)
+    return name
+
+
+def hang_threads(output, own_dirs):
+    """[(thread number, what it waits on, [(function, file, line)] in own_dirs)] from the
+    gdb output the hang watchdog printed."""
+    text = output.split(HANG_BEGIN, 1)[1] if HANG_BEGIN in output else output
+    text = text.split(HANG_END, 1)[0]
+    threads, current = [], None
+    for line in text.splitlines():
+        m = GDB_THREAD.match(line)
+        if m:
+            current = [int(m.group(1)), [], []]   # number, all function names, own frames
+            threads.append(current)
+            continue
+        if "<signal handler called>" in line and current is not None:
+            current[1], current[2] = [], []   # the watchdog itself: the thread waited below it
+            continue
+        m = GDB_FRAME.match(line)
+        if m and current is not None:
+            func, file = m.group("func"), m.group("file")
+            current[1].append(func)
+            if file and any(d in file for d in own_dirs):
+                current[2].append((short_function(func), Path(file).name, int(m.group("line"))))
+    result = []
+    for number, funcs, own in threads:
+        top = funcs[:10]
+        kind = next((label for keys, label in WAIT_KINDS if any(k in f for f in top for k in keys)), "runs")
+        result.append((number, kind, own))
+    return result
+
+
+def hang_summary(case, topic_dirs):
+    """Lines saying where each stuck thread waits, in the given folders' files."""
+    threads = hang_threads(case.output, topic_dirs)
+    if not threads:
+        return ["the test was stopped after it hung, but no stack could be taken "
+                "(is gdb installed? ./course installs it on Debian and Ubuntu)"]
+    lines, others = [], 0
+    for number, kind, own in sorted(threads):
+        if not own:
+            others += 1
+            continue
+        top, rest = own[0], own[1:]
+        chain = "".join(f" ← `{f}` ({file}:{line})" for f, file, line in rest[:4])
+        lines.append(f"thread {number} {kind} in `{top[0]}` ({top[1]}:{top[2]}){chain}")
+    if others:
+        lines.append(f"({others} other thread{'s' if others > 1 else ''} outside your files and the test)")
+    return lines
+
+
+# --- sanitizer reports -----------------------------------------------------------------------
+SAN_START = re.compile(r"^(WARNING: ThreadSanitizer: .*|=+\d+=+ERROR: AddressSanitizer: .*|.*runtime error: .*)$")
+SAN_FRAME = re.compile(r"^\s+#\d+ (?:0x[0-9a-f]+ in )?(?P<func>.+?) (?P<file>/\S+?):(?P<line>\d+)(?::\d+)?(?: \(.*\))?\s*$")
+SAN_MEANING = {
+    "data race": "two threads touched the same memory at the same time, at least one of them writing, "
+                 "with no lock or atomic ordering them: the result depends on luck",
+    "heap-use-after-free": "memory was used after it was freed: a thread or callback kept a pointer or "
+                           "reference to something that had already been destroyed",
+    "lock-order-inversion": "two mutexes are taken in opposite orders by two threads: "
+                            "a deadlock waiting to happen",
+    "stack-use-after-return": "a reference to a local variable outlived its function (often a lambda "
+                              "that captured by reference and ran later on another thread)",
+    "runtime error": "undefined behaviour (overflow, a bad cast, a misaligned access...)",
+}
+
+
+def sanitizer_report(output, own_dirs):
+    """(headline, [lines]) of the first sanitizer report, trimmed to frames in own_dirs."""
+    lines = output.splitlines()
+    start = next((i for i, l in enumerate(lines) if SAN_START.match(l)), None)
+    if start is None:
+        return None, []
+    headline = re.sub(r"^=+\d+=+ERROR: ", "", lines[start]).strip()
+    trimmed = []
+    for line in lines[start + 1:]:
+        if line.startswith("SUMMARY:") or line.startswith("=================="):
+            break
+        m = SAN_FRAME.match(line)
+        if m:
+            if any(d in m.group("file") for d in own_dirs):
+                trimmed.append(f"      `{short_function(m.group('func'))}` ({Path(m.group('file')).name}:{m.group('line')})")
+        elif line.strip() and not line.startswith("    "):
+            if trimmed and trimmed[-1].startswith("  ") and not trimmed[-1].startswith("      "):
+                trimmed.pop()   # a heading with no frame of interest under it
+            trimmed.append("  " + line.strip())
+    if trimmed and not trimmed[-1].startswith("      "):
+        trimmed.pop()
+    return headline, trimmed
+
+
+def sanitizer_meaning(headline):
+    return next((text for key, text in SAN_MEANING.items() if key in headline), None)
+
+
+# --- compile errors ----------------------------------------------------------------------------
+DIAG = re.compile(r"^(?P<loc>[^\s:][^:]*:\d+:\d+): (?P<kind>error|fatal error): (?P<msg>.*)$")
+CONTEXT = re.compile(r"^[^\s:][^:]*: (In (instantiation|function|member|constructor|destructor|lambda)|"
+                     r"In static member)|^[^\s:][^:]*:\d+:\d+:\s+(required from|required by|in .*instantiat)|"
+                     r"^In file included from|^\s+from ")
+
+
+def compile_errors(log):
+    """Distinct compiler errors, in order: [(key, first complete diagnostic text)].
+    The same error in a header included by several files is printed once."""
+    lines = log.splitlines()
+    seen, errors, context = set(), [], []
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        m = DIAG.match(line)
+        if m:
+            key = (m.group("loc"), m.group("msg"))
+            body = [line]
+            j = i + 1
+            while j < len(lines) and (lines[j].startswith(" ") or re.match(r"^\s*\d* \|", lines[j])
+                                      or ": note: " in lines[j]) and not DIAG.match(lines[j]):
+                body.append(lines[j])
+                j += 1
+            if key not in seen:
+                seen.add(key)
+                errors.append((key, "\n".join(context[-6:] + body[:20])))
+            context = []
+            i = j
+            continue
+        if CONTEXT.match(line):
+            context.append(line)
+        elif line.startswith("FAILED:") or line.startswith("["):
+            context = []
+        i += 1
+    return errors
+
+
+# --- hints -----------------------------------------------------------------------------------
+def read_hints(topic):
+    """[(title, [case globs], text)] from solutions/NN-name/HINTS.md: '## Hint K: title'
+    sections, each optionally starting with a 'Cases: a*, b' line."""
+    path = ROOT / "solutions" / topic / "HINTS.md"
+    if not path.exists():
+        return []
+    hints = []
+    for part in re.split(r"^(?=## Hint)", path.read_text(), flags=re.M)[1:]:
+        title, _, body = part.partition("\n")
+        body = body.strip("\n")
+        globs = []
+        m = re.match(r"Cases:\s*(.*)\n?", body)
+        if m:
+            globs = [g.strip() for g in m.group(1).split(",") if g.strip()]
+            body = body[m.end():].strip("\n")
+        hints.append((title.lstrip("# ").strip(), globs, body))
+    return hints
+
+
+def hints_about(topic, case_name):
+    return [k for k, (_, globs, _) in enumerate(read_hints(topic), 1)
+            if any(fnmatch.fnmatchcase(case_name, g) for g in globs)]
 
 
 # --- commands ----------------------------------------------------------------------------
-def cmd_run(args):
-    mine = "--mine" in args
-    rest = [a for a in args if a != "--mine"]
-    if not rest or rest[0] == "--":
-        fail("which lesson?", "./course run 01 (./course list shows them)", code=2)
-    topic = resolve_topic(rest[0])
-    lesson_args = rest[1:]
-    if lesson_args and lesson_args[0] == "--":
-        lesson_args = lesson_args[1:]
+def forward_signals_to(child):
+    def handler(signum, _frame):
+        try:
+            child.send_signal(signum)
+        except ProcessLookupError:
+            pass
+    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(sig, handler)
+
+
+def cmd_run(opts):
+    topic = resolve_topic(opts.topic)
     ensure_dependencies()
-    target = f"{topic}-lesson-mine" if mine else f"{topic}-lesson"
+    target = f"{topic}-lesson-mine" if opts.mine else f"{topic}-lesson"
     ok, _ = build([target])
     if not ok:
-        where = f"exercises/{topic}" if mine else "the build"
+        where = f"exercises/{topic}" if opts.mine else "the build"
         fail(f"lesson {topic} did not build", f"fix the compiler errors above (in {where})")
-    code = subprocess.run([str(BUILD / target), *lesson_args]).returncode
-    if code != 0 and mine:
+    if opts.mine:
+        say(paint(f"lesson {topic} on YOUR code: ", "bold") + ", ".join(exercise_files(topic)))
+        say(paint("(rows the lesson labels as demonstrations of a mistake are its own code, not yours)", "dim"))
+    # The lesson runs as our child; a signal sent to ./course reaches it too.
+    child = subprocess.Popen([str(BUILD / target), *opts.args])
+    forward_signals_to(child)
+    code = child.wait()
+    if code != 0 and opts.mine:
         say(f"next: ./course check {topic[:2]} tests your exercise piece by piece")
-    sys.exit(code)
+    sys.exit(code if code >= 0 else 128 - code)
 
 
-def check_topic(topic):
-    """Builds and tests the student's exercise; prints a short summary; returns (passed, total)."""
-    ok, log = build([f"{topic}-tests-exercise"], quiet=True)
+def exercise_hash(topic):
+    h = hashlib.sha256()
+    for path in sorted((ROOT / "exercises" / topic).rglob("*")):
+        if path.is_file():
+            h.update(path.name.encode() + path.read_bytes())
+    return h.hexdigest()[:16]
+
+
+def show_compile_errors(topic, log, sanitizer=None):
+    logs = build_dir(sanitizer) / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    saved = logs / f"check-{topic}-compile.txt"
+    saved.write_text(log)
+    errors = compile_errors(log)
+    if errors:
+        say(paint("the first error, whole:", "bold"))
+        say(indent(errors[0][1], "  "))
+        if len(errors) > 1:
+            say(paint(f"\n{len(errors) - 1} more distinct error(s):", "bold"))
+            for (loc, msg), _ in errors[1:8]:
+                say(f"  {loc}: {msg}")
+            if len(errors) > 8:
+                say(f"  ... and {len(errors) - 8} more")
+    else:
+        say("\n".join(log.splitlines()[-30:]))
+    say(paint(f"✗ {topic}: your code does not compile yet", "red"))
+    say(f"the full compiler output: {saved.relative_to(ROOT)}")
+    say(f"next: fix the first error above (in exercises/{topic}/), then ./course check {topic[:2]} again")
+
+
+def select_cases(topic, pattern, sanitizer=None):
+    """The exercise cases of a topic in the test files' order, filtered by a --case glob."""
+    names = listed_tests("exercise", f"^{re.escape(topic)}/exercise/", sanitizer)
+    if pattern:
+        prefix = f"{topic}/exercise/"
+        names = [n for n in names if fnmatch.fnmatchcase(n[len(prefix):], pattern)]
+    return names
+
+
+def print_case_lines(topic, cases, order, counts=None, runs=1):
+    for name in sorted(cases, key=lambda n: order.index(n) if n in order else len(order)):
+        case = cases[name]
+        mark = paint("✓", "green") if case.passed else paint("✗", "red")
+        reason = "" if case.status in ("Passed", "Failed") else f"  ({case.status.lower()})"
+        count = f"  [{counts[name]}/{runs} passed]" if counts is not None else ""
+        say(f"  {mark} {case.short()}{reason}{count}")
+
+
+def explain_failures(topic, failed, verbose, sanitizer=None, limit=6):
+    own = [f"/exercises/{topic}/"]
+    own_and_tests = own + [f"/tests/{topic}/"]
+    for case in failed[:limit if not verbose else len(failed)]:
+        say("")
+        say(paint("✗ " + case.short(), "bold") + (f"  ({case.status.lower()})" if case.status not in ("Failed",) else ""))
+        if sanitizer:
+            headline, frames = sanitizer_report(case.output, own_and_tests)
+            if headline:
+                say("  " + paint(headline, "red"))
+                meaning = sanitizer_meaning(headline)
+                if meaning:
+                    say("  what it means: " + meaning)
+                if frames:
+                    say("\n".join(frames))
+                else:
+                    say("  (no frame in your files: see the full report)")
+                report = build_dir(sanitizer) / "logs" / (re.sub(r"[^\w.-]+", "_", case.short())[:80] + ".txt")
+                report.parent.mkdir(parents=True, exist_ok=True)
+                report.write_text(case.output)
+                say(f"  full report: {report.relative_to(ROOT)}")
+                if not verbose:
+                    continue
+        if case.status == "Hung":
+            say("  it hung: where each thread was waiting when it was stopped:")
+            for line in hang_summary(case, own_and_tests):
+                say("    " + line)
+        elif verbose:
+            say(indent(case.output, "  "))
+            continue
+        else:
+            blocks = failure_blocks(case.output)
+            say(indent(blocks[0] if blocks else first_failure(case), "  "))
+            if len(blocks) > 1:
+                say(paint(f"  (and {len(blocks) - 1} more failing assertion(s) in this case: --verbose shows them)", "dim"))
+        about = hints_about(topic, case.short())
+        if about:
+            which = f"hint {about[0]} is" if len(about) == 1 else \
+                f"hints {', '.join(map(str, about[:-1]))} and {about[-1]} are"
+            say(paint(f"  {which} about this case: ./course hint {topic[:2]} {about[0]}", "dim"))
+    if len(failed) > limit and not verbose:
+        say(paint(f"\n({len(failed) - limit} more failing case(s): ./course check {topic[:2]} --verbose, "
+                  f"or --case 'NAME' for one)", "dim"))
+
+
+def check_topic(topic, pattern=None, verbose=False, repeat=1, sanitizer=None, quiet=False):
+    """Builds the student's exercise and runs its tests; prints what happened.
+    Returns (passed, total, {name: Case} of the last run, varied)."""
+    ok, log = build([f"{topic}-tests-exercise"], quiet=True, sanitizer=sanitizer)
     if not ok:
-        errors = [l for l in log.splitlines() if "error" in l or "required from" in l]
-        say("\n".join((errors or log.splitlines())[:25]))
-        say(paint(f"✗ {topic}: your code does not compile yet", "red"))
-        say(f"next: fix the first error above (in exercises/{topic}/), or ./course hint {topic[:2]}")
+        if not quiet:
+            show_compile_errors(topic, log, sanitizer)
         # The solution's list of cases is the count (the exercise's own list only exists
         # once it has compiled).
-        build([f"{topic}-tests-solution"], quiet=True)
-        total = len(listed_tests("solution", f"^{re.escape(topic)}/solution/"))
-        return 0, total
-    junit = BUILD / "check-junit.xml"
-    statuses, _ = ctest("exercise", f"^{re.escape(topic)}/exercise/", junit=junit)
-    outputs = junit_outputs(junit)
-    prefix = f"{topic}/exercise/"
-    passed = [n for n, s in statuses.items() if s == "Passed"]
-    failed = [n for n, s in statuses.items() if s != "Passed"]
-    order = listed_tests("exercise", f"^{re.escape(topic)}/exercise/")   # the test file's order
-    for name in sorted(statuses, key=lambda n: order.index(n) if n in order else len(order)):
-        mark = paint("✓", "green") if statuses[name] == "Passed" else paint("✗", "red")
-        reason = "" if statuses[name] in ("Passed", "Failed") else f"  ({statuses[name].lower()})"
-        say(f"  {mark} {name[len(prefix):]}{reason}")
-    if failed:
-        first = min(failed, key=lambda n: order.index(n) if n in order else len(order))
-        say("")
-        say(paint("first failure: ", "bold") + first[len(prefix):])
-        detail = first_failure(outputs.get(first, ""))
-        if statuses[first] == "Timeout":
-            detail = "the test did not finish in time: a deadlock, or a wait that nobody wakes?"
-        say("  " + detail.replace("\n", "\n  "))
-    return len(passed), len(statuses)
+        build([f"{topic}-tests-solution"], quiet=True, sanitizer=sanitizer)
+        total = len(listed_tests("solution", f"^{re.escape(topic)}/solution/", sanitizer))
+        return 0, total, {}, False
+    names = select_cases(topic, pattern, sanitizer)
+    if not names:
+        fail(f"no test case of {topic} matches '{pattern}'",
+             f"./course check {topic[:2]} lists the cases; patterns use * and ?", code=2)
+    env = SANITIZER_ENV if sanitizer else None
+    counts, cases = {n: 0 for n in names}, {}
+    for run in range(repeat):
+        if repeat > 1 and TTY:
+            print(f"\r  run {run + 1}/{repeat} ...", end="", flush=True)
+        cases = run_ctest("exercise", names_regex(names), sanitizer=sanitizer, env=env)
+        for n, c in cases.items():
+            counts[n] += c.passed
+    if repeat > 1 and TTY:
+        print("\r" + " " * 30 + "\r", end="")
+    order = names
+    varied = any(0 < counts[n] < repeat for n in names)
+    if not quiet:
+        print_case_lines(topic, cases, order, counts if repeat > 1 else None, repeat)
+        failed = [cases[n] for n in order if n in cases and not cases[n].passed]
+        if varied:
+            say(paint("\nresults vary between runs: that is a race in your code, not bad luck. "
+                      f"./course check {topic[:2]} --tsan shows where.", "yellow"))
+        explain_failures(topic, failed, verbose, sanitizer)
+    passed = sum(1 for c in cases.values() if c.passed)
+    return passed, len(names), cases, varied
 
 
-def cmd_check(args):
-    if not args:
-        fail("which exercise?", "./course check 01", code=2)
-    topic = resolve_topic(args[0])
+def note_varying_results(topic, cases, repeat_varied):
+    """Says once, unprompted, when two checks of the same code disagree."""
+    state = load_state()
+    digest = exercise_hash(topic)
+    last = state.setdefault("last_check", {}).get(topic)
+    now = {c.short(): c.passed for c in cases.values()}
+    if last and last.get("hash") == digest and not repeat_varied:
+        differ = sorted(n for n, p in now.items() if n in last["cases"] and last["cases"][n] != p)
+        if differ and state.setdefault("told_varies", {}).get(topic) != digest:
+            say(paint("\nyour unchanged code gave a different result than at the last check, for: " + ", ".join(differ), "yellow"))
+            say(paint("that is a race in your code, not bad luck: "
+                      f"./course check {topic[:2]} --repeat 20 counts, --tsan shows where", "yellow"))
+            state["told_varies"][topic] = digest
+    state["last_check"][topic] = {"hash": digest, "cases": now}
+    save_state(state)
+
+
+def cmd_check(opts):
+    topic = resolve_topic(opts.topic)
+    if opts.repeat < 1:
+        fail("--repeat needs a number of runs of at least 1", code=2)
     ensure_dependencies()
-    passed, total = check_topic(topic)
-    remember_result(topic, passed, total)
-    if total and passed == total:
-        say(paint(f"✓ {topic}: all {total} tests pass. Well done!", "green"))
-        say(f"next: ./course run {topic[:2]} --mine runs the lesson on your code; ./course list shows what is next")
+    sanitizer = "tsan" if opts.tsan else "asan" if opts.asan else None
+    if sanitizer:
+        say(paint(f"building your {topic} with {SANITIZERS[sanitizer][1]} in {build_dir(sanitizer).name}/ "
+                  "(slower; the first time takes a few minutes) ...", "dim"))
+    passed, total, cases, varied = check_topic(topic, opts.case, opts.verbose, opts.repeat, sanitizer)
+    if not sanitizer and not opts.case:
+        remember_result(topic, passed, total)
+        if cases:
+            note_varying_results(topic, cases, varied)
+    what = f"{SANITIZERS[sanitizer][1]}: " if sanitizer else ""
+    if total and passed == total and not varied:
+        runs = f", {opts.repeat} times each" if opts.repeat > 1 else ""
+        if sanitizer:
+            say(paint(f"✓ {topic}: {what}all {total} tests pass, no report{runs}", "green"))
+        elif opts.case:
+            say(paint(f"✓ {topic}: the {total} selected test case(s) pass{runs}", "green"))
+        else:
+            say(paint(f"✓ {topic}: all {total} tests pass{runs}. Well done!", "green"))
+            say(f"next: ./course check {topic[:2]} --tsan looks for data races; "
+                f"./course run {topic[:2]} --mine runs the lesson on your code")
         sys.exit(0)
-    say(paint(f"✗ {topic}: {passed}/{total} tests pass", "red"))
+    say(paint(f"\n✗ {topic}: {what}{passed}/{total} tests pass", "red"))
     say(f"next: ./course hint {topic[:2]} for a hint; ./course watch {topic[:2]} re-checks on every save")
     sys.exit(1)
 
 
-def read_hints(topic):
-    """(task text, [hint texts]) from the exercise README: each hint is a '## Hint ...' section."""
-    readme = ROOT / "exercises" / topic / "README.md"
-    if not readme.exists():
-        return "", []
-    parts = re.split(r"^(?=## Hint)", readme.read_text(), flags=re.M)
-    return parts[0], [p.strip() for p in parts[1:]]
-
-
-def cmd_hint(args):
-    if not args:
-        fail("which exercise?", "./course hint 01", code=2)
-    topic = resolve_topic(args[0])
-    _, hints = read_hints(topic)
+def cmd_hint(opts):
+    topic = resolve_topic(opts.topic)
+    hints = read_hints(topic)
     if not hints:
-        fail(f"exercises/{topic}/README.md has no hints", code=1)
+        fail(f"exercise {topic} has no hints", code=1)
     state = load_state()
     shown = state.setdefault("hints", {}).get(topic, 0)
-    if "--reset" in args:
+    if opts.reset:
         state["hints"][topic] = 0
         save_state(state)
         say(f"hints for {topic} hidden again")
         return
-    if shown >= len(hints):
+    if opts.number is not None:
+        if not 1 <= opts.number <= len(hints):
+            fail(f"{topic} has hints 1 to {len(hints)}", code=2)
+        k = opts.number
+    elif shown >= len(hints):
         say(f"All {len(hints)} hints of {topic} are shown; here is the last one again:\n")
-        say(hints[-1])
-        say(f"\n(./course hint {topic[:2]} --reset hides them again; solutions/{topic}/ has the reference answer)")
-        return
-    say(paint(f"{topic}: hint {shown + 1} of {len(hints)}", "bold"))
-    say(hints[shown])
-    state["hints"][topic] = shown + 1
+        k = len(hints)
+    else:
+        k = shown + 1
+    # Save before printing: `./course hint 01 | head` must not lose the advance.
+    state["hints"][topic] = max(shown, k)
     save_state(state)
-    if shown + 1 < len(hints):
-        say(f"\n(./course hint {topic[:2]} again for the next one)")
+    title, globs, text = hints[k - 1]
+    say(paint(f"{topic}: hint {k} of {len(hints)}: {title.split(':', 1)[-1].strip()}", "bold"))
+    if globs:
+        say(paint("(about the test cases: " + ", ".join(globs) + ")", "dim"))
+    say(text)
+    if k < len(hints):
+        say(f"\n(./course hint {topic[:2]} for the next one, ./course hint {topic[:2]} {k + 1} for hint {k + 1})")
+    else:
+        say(f"\n(that was the last hint; ./course hint {topic[:2]} --reset hides them again)")
 
 
-def cmd_list(args):
+def cmd_list(opts):
     state = load_state()
     results = state.get("results", {})
     done = 0
@@ -362,119 +780,172 @@ def modified_exercises():
     return {m.group(1) for m in re.finditer(r"exercises/(\d\d-[^/\s]+)", out)}
 
 
-def cmd_test(args):
-    """solution tests pass, stub cases fail, lessons run with --quick."""
+def cmd_test(opts):
+    """Solution cases pass, stub cases fail, lessons run with --quick: one line per topic."""
     ensure_dependencies()
     started = time.time()
+    configure()
+    say(paint("course self-test with ", "bold") + versions_line())
     ok, _ = build()
     if not ok:
         fail("the course does not build", "fix the first compiler error above")
     # In a student's copy, exercises they changed are their work, not stubs: stub-check
     # skips those (./course check grades them). CI and --all check every stub.
-    skip = set() if (os.environ.get("CI") or "--all" in args) else modified_exercises()
-    summary, bad = [], []
-    counted = 0   # every case run and judged, across the three labels
-
-    statuses, _ = ctest("solution")
-    failed = sorted(n for n, s in statuses.items() if s != "Passed")
-    counted += len(statuses)
-    summary.append(("solution", f"{len(statuses) - len(failed)}/{len(statuses)} test cases pass", not failed))
-    bad += [f"solution case failed ({statuses[n]}): {n}" for n in failed]
-
-    statuses, _ = ctest("stub-check")
-    skipped = {n for n in statuses if n.split("/")[0] in skip}
-    checked = {n: s for n, s in statuses.items() if n not in skipped}
-    wrong = sorted(n for n, s in checked.items() if s != "Passed")
-    text = f"{len(checked) - len(wrong)}/{len(checked)} exercise cases fail on the stub, as they must"
-    if skip:
-        text += f" (skipped your modified exercises: {', '.join(sorted(skip))})"
-    counted += len(checked)
-    summary.append(("stub-check", text, not wrong))
-    for n in wrong:
-        why = "passes on the stub (a test without teeth)" if statuses[n] == "Failed" else f"{statuses[n]} on the stub (a stub must fail fast)"
-        bad.append(f"stub case {why}: {n}")
-
-    statuses, _ = ctest("lesson-smoke", jobs=1)
-    failed = sorted(n for n, s in statuses.items() if s != "Passed")
-    counted += len(statuses)
-    summary.append(("lesson-smoke", f"{len(statuses) - len(failed)}/{len(statuses)} lessons run with --quick", not failed))
-    bad += [f"lesson failed ({statuses[n]}): {n}" for n in failed]
-
+    skip = set() if (os.environ.get("CI") or opts.all) else modified_exercises()
+    repeat = opts.repeat if opts.repeat and opts.repeat > 1 else None
+    if repeat:
+        say(f"every solution and stub-check case runs up to {repeat} times (until it fails)")
+    groups = [("common", r"^common/")] + [(t, f"^{re.escape(t)}/") for t in topics()]
+    problems, counted, flaky = [], 0, []
+    for group, prefix in groups:
+        t0 = time.time()
+        solution = run_ctest("solution", prefix, repeat=repeat)
+        stubs = {} if group in skip else run_ctest("stub-check", prefix, repeat=repeat)
+        lesson = {} if repeat or group == "common" else run_ctest("lesson-smoke", prefix, jobs=1)
+        bad = []
+        for c in solution.values():
+            if not c.passed:
+                bad.append((f"solution case failed ({c.status})", c))
+        for c in stubs.values():
+            if not c.passed:   # WILL_FAIL: 'Passed' means the case failed on the stub
+                why = ("passes on the stub (a test without teeth)" if c.status == "Failed"
+                       else f"{c.status} on the stub (a stub must fail fast)")
+                bad.append((f"stub case {why}", c))
+        for c in lesson.values():
+            if not c.passed:
+                bad.append((f"lesson failed ({c.status})", c))
+        counted += len(solution) + len(stubs) + len(lesson)
+        parts = [f"solution {sum(c.passed for c in solution.values())}/{len(solution)} pass"]
+        if group != "common":
+            parts.append("stub-check skipped (your modified exercise)" if group in skip else
+                         f"stub {sum(c.passed for c in stubs.values())}/{len(stubs)} fail as they must")
+            if lesson:
+                parts.append("lesson runs" if all(c.passed for c in lesson.values()) else "lesson FAILED")
+        mark = paint("✓", "green") if not bad else paint("✗", "red")
+        say(f"{mark} {group:<28} {' · '.join(parts)}  ({time.time() - t0:.0f} s)")
+        for why, c in bad:
+            say(paint(f"    {why}: {c.name}", "red"))
+            detail = first_failure(c) if c.status != "Hung" else "\n".join(
+                hang_summary(c, [f"/solutions/{group}/", f"/tests/{group}/", f"/exercises/{group}/", "/lessons/"]))
+            say(indent(detail, "      "))
+        problems += bad
     if counted == 0:
-        bad.append("no test ran at all")
-    say("")
-    for label, text, good in summary:
-        say(f"{paint('✓', 'green') if good else paint('✗', 'red')} {label:<13} {text}")
-    for line in bad:
-        say(paint("  " + line, "red"))
-    say(f"self-test took {time.time() - started:.0f} s")
-    if bad:
-        say("next: ctest --test-dir build --output-on-failure -R '<name>' shows a case's output")
-    say(f"{counted - len(bad)} passed, {len(bad)} failed")
-    sys.exit(1 if bad else 0)
+        problems.append(("no test ran at all", Case("-", "Not Run")))
+    say(f"self-test took {time.time() - started:.0f} s" + (f" ({repeat} runs per case)" if repeat else ""))
+    if problems:
+        say("next: ctest --test-dir build --output-on-failure -R '<name>' shows a case's whole output")
+    say(f"{counted - len(problems)} passed, {len(problems)} failed")
+    sys.exit(1 if problems else 0)
 
 
-def cmd_grade(args):
-    out = Path(args[args.index("--out") + 1]) if "--out" in args else Path("grade")
+def grade_topic(topic, sanitizer=None):
+    """[(case name, reason or None, output, seconds, first failure)] for one topic's exercise,
+    against the solution's list of cases (a case that did not compile or run is failed)."""
+    expected = [n.replace("/solution/", "/exercise/", 1)
+                for n in listed_tests("solution", f"^{re.escape(topic)}/solution/", sanitizer)]
+    built, _ = build([f"{topic}-tests-exercise"], quiet=True, sanitizer=sanitizer)
+    cases = run_ctest("exercise", f"^{re.escape(topic)}/exercise/", sanitizer=sanitizer,
+                      env=SANITIZER_ENV if sanitizer else None) if built else {}
+    own = [f"/exercises/{topic}/", f"/tests/{topic}/"]
+    rows = []
+    for name in expected:
+        case = cases.get(name)
+        if case is None:
+            rows.append((name, "did not compile" if not built else "did not run", "", 0.0, ""))
+            continue
+        if case.passed:
+            rows.append((name, None, case.output, case.seconds, ""))
+            continue
+        if case.status == "Hung":
+            first = "hung: " + "; ".join(hang_summary(case, own))
+            reason = "timed out (hung)"
+        elif sanitizer and sanitizer_report(case.output, own)[0]:
+            headline, frames = sanitizer_report(case.output, own)
+            first = headline + "; " + "; ".join(f.strip() for f in frames[:6])
+            reason = "sanitizer report"
+        else:
+            first = first_failure(case)
+            reason = {"Failed": "failed", "Timeout": "timed out (hung?)"}.get(case.status, case.status.lower())
+        rows.append((name, reason, case.output, case.seconds, first))
+    return rows
+
+
+def cmd_grade(opts):
+    out = Path(opts.out)
     out.mkdir(parents=True, exist_ok=True)
     ensure_dependencies()
+    started = time.time()
+    chosen = [resolve_topic(t) for t in opts.topic] if opts.topic else topics()
+    say(paint("grading ", "bold") + ", ".join(chosen) + (" (and under ThreadSanitizer)" if opts.sanitize else ""))
     # The solution's test list is the denominator of each topic's score.
-    build([f"{t}-tests-solution" for t in topics()], keep_going=True, quiet=True)
-    # Each exercise is built on its own: one that does not compile scores 0 (its stale
-    # test program from an earlier build must not be run) and the others are graded.
-    statuses, outputs = {}, {}
-    for topic in topics():
-        built, _ = build([f"{topic}-tests-exercise"], quiet=True)
-        if not built:
-            continue
-        junit = out / "ctest-junit.xml"
-        found, _ = ctest("exercise", f"^{re.escape(topic)}/exercise/", junit=junit)
-        statuses.update(found)
-        outputs.update(junit_outputs(junit))
-        junit.unlink(missing_ok=True)
+    build([f"{t}-tests-solution" for t in chosen], keep_going=True, quiet=True)
+    if opts.sanitize:
+        build([f"{t}-tests-solution" for t in chosen], keep_going=True, quiet=True, sanitizer="tsan")
     report = {"topics": [], "passed": 0, "total": 0}
     suites = []
-    for topic in topics():
-        # The solution's list of cases is the denominator, so a topic whose exercise does
-        # not compile (no cases discovered) still counts every case, as failed.
-        expected = [n.replace("/solution/", "/exercise/", 1) for n in listed_tests("solution", f"^{re.escape(topic)}/solution/")]
-        cases = []
-        for name in expected:
-            status = statuses.get(name, "Not built")
-            reason = {"Passed": None, "Failed": "failed", "Timeout": "timed out (hung?)",
-                      "Not built": "did not compile"}.get(status, status.lower())
-            cases.append((name, reason, outputs.get(name, "")))
-        passed = sum(1 for _, reason, _ in cases if reason is None)
-        report["topics"].append({"id": topic, "passed": passed, "total": len(cases)})
-        report["passed"] += passed
-        report["total"] += len(cases)
-        suites.append((topic, cases))
-    (out / "score.json").write_text(json.dumps(report, indent=2) + "\n")
-    write_junit(out / "junit.xml", suites)
-
-    say(paint("topic                          score", "bold"))
-    for t in report["topics"]:
-        color = "green" if t["total"] and t["passed"] == t["total"] else "yellow"
-        say(f"  {t['id']:<28} {paint(str(t['passed']) + '/' + str(t['total']), color)}")
-        for name, reason, _ in next(c for s, c in suites if s == t["id"]):
+    for topic in chosen:
+        # Each exercise is built on its own: one that does not compile scores 0 (its stale
+        # test program from an earlier build must not be run) and the others are graded.
+        t0 = time.time()
+        rows = grade_topic(topic)
+        passed = sum(1 for r in rows if r[1] is None)
+        entry = {"id": topic, "passed": passed, "total": len(rows)}
+        line = f"  {topic:<28} {paint(f'{passed}/{len(rows)}', 'green' if rows and passed == len(rows) else 'yellow')}"
+        if opts.sanitize:
+            tsan_rows = grade_topic(topic, "tsan")
+            tsan_passed = sum(1 for r in tsan_rows if r[1] is None)
+            entry["tsan"] = {"passed": tsan_passed, "total": len(tsan_rows)}
+            line += f"   tsan {tsan_passed}/{len(tsan_rows)}"
+            suites.append((f"{topic}/tsan", tsan_rows))
+        say(line + paint(f"  ({time.time() - t0:.0f} s)", "dim"))
+        for name, reason, _, _, first in rows:
             if reason and reason != "failed":
                 say(paint(f"      {name.split('/', 2)[2]}: {reason}", "dim"))
-    say(f"  {'total':<28} {report['passed']}/{report['total']}")
-    say(f"wrote {out / 'score.json'} and {out / 'junit.xml'}")
+        report["topics"].append(entry)
+        report["passed"] += passed
+        report["total"] += len(rows)
+        suites.append((topic, rows))
+    (out / "score.json").write_text(json.dumps(report, indent=2) + "\n")
+    write_junit(out / "junit.xml", suites)
+    written = [out / "score.json", out / "junit.xml"]
+    if opts.classroom:
+        sys.path.insert(0, str(ROOT / "cmake"))
+        import classroom   # cmake/classroom.py: GitHub Classroom's reporter format
+        written += classroom_outputs(classroom, suites, out)
+    say(f"  {'total':<28} {report['passed']}/{report['total']}   ({time.time() - started:.0f} s)")
+    say("wrote " + ", ".join(str(p) for p in written))
+
+
+def classroom_outputs(classroom, suites, out):
+    """Hands every topic's cases to cmake/classroom.py; returns the files it wrote."""
+    results = {}
+    for topic, rows in suites:
+        if topic.endswith("/tsan"):
+            continue
+        cases = [(name.split("/", 2)[2], None if reason is None else f"{reason}: {one_line(first)}" if first else reason,
+                  output, seconds) for name, reason, output, seconds, first in rows]
+        results[topic] = classroom.result_for_topic(topic, cases)
+    return classroom.write_outputs(results, out) or []
 
 
 def write_junit(path, suites):
     lines = ['<?xml version="1.0" encoding="UTF-8"?>', "<testsuites>"]
-    for topic, cases in suites:
-        failures = sum(1 for _, reason, _ in cases if reason)
-        lines.append(f'  <testsuite name="{escape(topic)}" tests="{len(cases)}" failures="{failures}">')
-        for name, reason, output in cases:
-            case = escape(name.split("/", 2)[2], {'"': "&quot;"})
+    quote = {'"': "&quot;"}
+    for topic, rows in suites:
+        failures = sum(1 for r in rows if r[1])
+        total_time = sum(r[3] for r in rows)
+        lines.append(f'  <testsuite name="{escape(topic, quote)}" tests="{len(rows)}" failures="{failures}" '
+                     f'time="{total_time:.3f}">')
+        for name, reason, output, seconds, first in rows:
+            case = escape(name.split("/", 2)[2], quote)
+            head = f'    <testcase classname="{escape(topic, quote)}" name="{case}" time="{seconds:.3f}"'
             if reason is None:
-                lines.append(f'    <testcase classname="{escape(topic)}" name="{case}"/>')
+                lines.append(head + "/>")
             else:
-                lines.append(f'    <testcase classname="{escape(topic)}" name="{case}">')
-                lines.append(f'      <failure message="{escape(reason, {chr(34): "&quot;"})}">{escape(output[-4000:])}</failure>')
+                message = one_line(f"{reason}: {first}" if first else reason, 500)
+                lines.append(head + ">")
+                lines.append(f'      <failure message="{escape(message, quote)}">'
+                             f'{escape((first + chr(10) + chr(10) if first else "") + output[-4000:])}</failure>')
                 lines.append("    </testcase>")
         lines.append("  </testsuite>")
     lines.append("</testsuites>")
@@ -485,10 +956,10 @@ def snapshot(folder):
     return {p: p.stat().st_mtime for p in folder.rglob("*") if p.is_file()}
 
 
-def cmd_watch(args):
+def cmd_watch(opts):
     ensure_dependencies()
-    if args:
-        topic = resolve_topic(args[0])
+    if opts.topic:
+        topic = resolve_topic(opts.topic)
     else:
         results = load_state().get("results", {})
         topic = next((t for t in topics() if not (results.get(t) and results[t]["total"]
@@ -514,6 +985,8 @@ def cmd_watch(args):
 
 
 def cmd_tool(target, args):
+    """Builds one of the course's programs and becomes it (exec): a signal sent to
+    ./course reaches the program itself, and nothing is left running after it."""
     ensure_dependencies()
     ok, log = build([target], quiet=True)
     if not ok:
@@ -522,21 +995,87 @@ def cmd_tool(target, args):
     program = next((p for p in BUILD.rglob(target) if p.is_file() and os.access(p, os.X_OK)), None)
     if program is None:
         fail(f"built {target} but cannot find it under build/")
-    sys.exit(subprocess.run([str(program), *args]).returncode)
+    sys.stdout.flush()
+    os.execv(str(program), [str(program), *args])
+
+
+# --- the command line ---------------------------------------------------------------------------
+def parser():
+    top = argparse.ArgumentParser(
+        prog="./course", description=__doc__.split("\n\n")[0],
+        epilog="NN is a topic number (4, 04) or name (04-channels). ./course COMMAND --help explains one command.")
+    sub = top.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = sub.add_parser("run", help="build and run lesson NN",
+                       description="Build and run lesson NN (on the reference solution, or on your exercise with --mine).",
+                       epilog="Lesson options go after --: ./course run 04 -- --quick --json r.json")
+    p.add_argument("topic", metavar="NN")
+    p.add_argument("--mine", action="store_true", help="run the lesson on your exercise code")
+    p.add_argument("args", nargs=argparse.REMAINDER, help="options for the lesson, after --")
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("check", help="build your exercise NN and run its tests",
+                       description="Build your exercise NN and run its tests: every failing case with its first "
+                                   "failing assertion, a hung case with where each thread waits.")
+    p.add_argument("topic", metavar="NN")
+    p.add_argument("--case", metavar="PATTERN", help="only the test cases whose name matches (glob: 'close*')")
+    p.add_argument("--verbose", "-v", action="store_true", help="print every failing case's whole output")
+    p.add_argument("--repeat", type=int, default=1, metavar="N", help="run the cases N times and count passes")
+    san = p.add_mutually_exclusive_group()
+    san.add_argument("--tsan", action="store_true", help="build and run under ThreadSanitizer (data races)")
+    san.add_argument("--asan", action="store_true", help="build and run under AddressSanitizer+UBSan")
+    p.set_defaults(func=cmd_check)
+
+    p = sub.add_parser("hint", help="show the next hint (or hint K) for exercise NN",
+                       description="Hints are shown one at a time; each says which test cases it is about.")
+    p.add_argument("topic", metavar="NN")
+    p.add_argument("number", nargs="?", type=int, metavar="K", help="show hint K")
+    p.add_argument("--reset", action="store_true", help="hide the hints again")
+    p.set_defaults(func=cmd_hint)
+
+    p = sub.add_parser("list", help="every topic, its exercise status, your progress",
+                       description="Every topic with the result of your last check of it.")
+    p.set_defaults(func=cmd_list)
+
+    p = sub.add_parser("test", help="the course's self-test (what CI runs)",
+                       description="Solution tests pass, every shipped exercise stub fails its tests, every lesson "
+                                   "runs with --quick. Prints one line per topic.")
+    p.add_argument("--all", action="store_true", help="check every stub, also of exercises you modified")
+    p.add_argument("--repeat", type=int, metavar="N",
+                   help="run each solution and stub-check case up to N times, report any that failed once")
+    p.set_defaults(func=cmd_test)
+
+    p = sub.add_parser("grade", help="grade every exercise: score.json, junit.xml",
+                       description="Build and test every exercise; write DIR/score.json and DIR/junit.xml.")
+    p.add_argument("--out", default="grade", metavar="DIR", help="where to write the results (default: grade)")
+    p.add_argument("--topic", action="append", metavar="NN", help="grade only this topic (repeatable)")
+    p.add_argument("--sanitize", action="store_true", help="also run each exercise under ThreadSanitizer")
+    p.add_argument("--classroom", action="store_true", help="also write GitHub Classroom's reporter results")
+    p.set_defaults(func=cmd_grade)
+
+    p = sub.add_parser("watch", help="re-check on every save", description="Re-run check NN on every save.")
+    p.add_argument("topic", nargs="?", metavar="NN", help="default: the first topic not done")
+    p.set_defaults(func=cmd_watch)
+
+    p = sub.add_parser("datasets", help="generate the course's datasets (course-datasets --help)", add_help=False)
+    p.add_argument("args", nargs=argparse.REMAINDER)
+    p.set_defaults(func=lambda o: cmd_tool("course-datasets", o.args))
+
+    p = sub.add_parser("serve", help="run the local HTTP server (course-serve --help)", add_help=False)
+    p.add_argument("args", nargs=argparse.REMAINDER)
+    p.set_defaults(func=lambda o: cmd_tool("course-serve", o.args))
+    return top
 
 
 def main(argv):
-    if not argv or argv[0] in ("-h", "--help", "help"):
-        say(__doc__.strip())
+    args = parser()
+    opts = args.parse_args(argv)
+    if not getattr(opts, "func", None):
+        args.print_help()
         return
-    command, args = argv[0], argv[1:]
-    commands = {"run": cmd_run, "check": cmd_check, "hint": cmd_hint, "list": cmd_list, "test": cmd_test,
-                "grade": cmd_grade, "watch": cmd_watch,
-                "datasets": lambda a: cmd_tool("course-datasets", a),
-                "serve": lambda a: cmd_tool("course-serve", a)}
-    if command not in commands:
-        fail(f"unknown command '{command}'", "./course --help lists the commands", code=2)
-    commands[command](args)
+    if opts.command == "run":
+        opts.args = opts.args[1:] if opts.args[:1] == ["--"] else opts.args
+    opts.func(opts)
 
 
 if __name__ == "__main__":
