@@ -604,6 +604,9 @@ def explain_failures(topic, failed, verbose, sanitizer=None, limit=6):
                 if not verbose:
                     continue
         if case.status == "Hung":
+            blocks = failure_blocks(case.output)
+            if blocks:
+                say(indent(blocks[0], "  "))
             say("  it hung: where each thread was waiting when it was stopped:")
             for line in hang_summary(case, own_and_tests):
                 say("    " + line)
@@ -865,7 +868,8 @@ def grade_topic(topic, sanitizer=None):
             reason = "sanitizer report"
         else:
             first = first_failure(case)
-            reason = {"Failed": "failed", "Timeout": "timed out (hung?)"}.get(case.status, case.status.lower())
+            reason = {"Failed": "failed", "Timeout": "timed out (hung?)"}.get(
+                case.status, f"crashed ({case.status.split(':', 1)[-1].strip()})")
         rows.append((name, reason, case.output, case.seconds, first))
     return rows
 
@@ -910,6 +914,7 @@ def cmd_grade(opts):
     written = [out / "score.json", out / "junit.xml"]
     if opts.classroom:
         sys.path.insert(0, str(ROOT / "cmake"))
+        sys.dont_write_bytecode = True   # no __pycache__ in the student's copy
         import classroom   # cmake/classroom.py: GitHub Classroom's reporter format
         written += classroom_outputs(classroom, suites, out)
     say(f"  {'total':<28} {report['passed']}/{report['total']}   ({time.time() - started:.0f} s)")

@@ -43,7 +43,7 @@ double waves_bound(std::size_t calls, unsigned pool, std::chrono::milliseconds d
 std::string seed_beside_ours(const std::string& what, double seed_seconds, std::chrono::milliseconds d,
                              double ours) {
     char buf[256];
-    std::snprintf(buf, sizeof buf, "  %-34s seed (Python, 1 s delay) %6.2f s -> scaled to %lld ms: %s s | ours: %s s",
+    std::snprintf(buf, sizeof buf, "  %-34s original notes (Python, 1 s delay) %6.2f s -> scaled to %lld ms: %s s | ours: %s s",
                   what.c_str(), seed_seconds, (long long)d.count(),
                   course::format_seconds(seed_seconds * seconds_of(d)).c_str(), course::format_seconds(ours).c_str());
     return buf;
@@ -84,7 +84,7 @@ int main(int argc, char** argv) {
     unsigned large_tickers = 48, large_days = 5000;
     lesson.add_options()
         ("delay", po::value(&delay_ms)->value_name("MS"),
-         "what one slowadd/slowsub call sleeps (default 100; --quick 10; the seed used 1000)")
+         "what one slowadd/slowsub call sleeps (default 100; --quick 10; the original Python notes used 1000)")
         ("workers", po::value(&workers)->value_name("N"),
          "pool size (default min(32, cores + 4), Python's ThreadPoolExecutor default)")
         ("data", po::value(&data)->value_name("DIR"),

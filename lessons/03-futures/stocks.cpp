@@ -213,8 +213,8 @@ void load_parse_store_files(course::Lesson& lesson, const Settings& s, const fs:
                    .bound = "serial/cores", .workers = threads, .extra = {{"rows", rows}}});
     }
     lesson.report(table);
-    lesson.say(std::to_string(rows) + " rows stored as CSV. The seed's serial run (21 files, pandas + HDF5) took "
-               "9.4 s; it leaves the parallel version as the exercise.");
+    lesson.say(std::to_string(rows) + " rows stored as CSV. The original Python notes' serial run (21 files, pandas + HDF5) took "
+               "9.4 s; they leave the parallel version as the exercise.");
 
     // A malformed line: its task throws, the exception crosses the future, and the message
     // names the file and the line. The good files are still stored.
@@ -250,7 +250,7 @@ void most_correlated(course::Lesson& lesson, const Settings& s, const fs::path& 
     const std::size_t n_pairs = work.pairs.size();
     const unsigned pool = 4;   // the seed's ThreadPoolExecutor(4) and ProcessPoolExecutor(4)
     lesson.say(std::to_string(work.names.size()) + " series of " + std::to_string(work.closes[0].size()) +
-               " closes: " + std::to_string(n_pairs) + " pairs, one correlation each (the seed computes all\n"
+               " closes: " + std::to_string(n_pairs) + " pairs, one correlation each (the original notes compute all\n"
                "n x (n - 1) ordered pairs; correlation is symmetric, so half is enough).");
 
     // The answer the data was made with, when the folder has the generator's manifest.
@@ -323,7 +323,7 @@ void most_correlated(course::Lesson& lesson, const Settings& s, const fs::path& 
     lesson.say(std::string("One correlation takes about ") + per_pair +
                " us here. Handing a task to a pool thread costs a few us, to a\n"
                "process far more (fork, pipe, exit): a task must outweigh its hand-over before a pool pays\n"
-               "off; compare one task per pair with one task per row. The seed's verdict, 'it didn't\n"
+               "off; compare one task per pair with one task per row. The original notes' verdict, 'it didn't\n"
                "actually speed up the code very much', is this effect (and, for its threads, the GIL).");
     for (auto& m : table.rows())
         if (!m.ok) throw std::runtime_error("7.3: " + m.variant + " did not find the planted pair " + planted);

@@ -83,7 +83,7 @@ void submit_many(course::Lesson& lesson, const Settings& s) {
     lesson.say("");
     lesson.say(seed_beside_ours("serial, 8 calls", 8.01, d, serial_seconds));
     lesson.say(seed_beside_ours("ThreadPoolExecutor(), 8 calls", 2.0, d, pool_seconds));
-    lesson.say("The seed's 2 s are two waves: Python's default pool, min(32, cores + 4) threads, had\n"
+    lesson.say("The original notes' 2 s are two waves: Python's default pool, min(32, cores + 4) threads, had\n"
                "fewer than 8 threads on its machine (6 on 2 cores). Ours with the same default:");
     lesson.timeline(rec, "slowadd-x8");
 }
@@ -113,7 +113,7 @@ void double_loop(course::Lesson& lesson, const Settings& s) {
     lesson.report(table);
     lesson.say("");
     lesson.say(seed_beside_ours("serial double loop, 12 calls", 12.0, d, serial_seconds));
-    lesson.say("  (the seed leaves the submitted version as the exercise: it prints no time for it)");
+    lesson.say("  (the original notes leave the submitted version as the exercise: they print no time for it)");
 }
 
 }  // namespace lesson03

@@ -17,7 +17,7 @@ void take_section(course::Lesson& lesson, const Settings& s) {
     lesson.say(std::to_string(p) + " producers push endless streams into a channel of capacity 64; the");
     lesson.say("consumer takes n items and closes. Each producer blocked in push gets channel_closed,");
     lesson.say("returns, and its thread is joined when the last handle to the channel goes away.");
-    lesson.say("(The seed's Julia version leaves these \"zombie\" tasks to the garbage collector.)");
+    lesson.say("(The original Julia notes leave these \"zombie\" tasks to the garbage collector.)");
 
     std::vector<std::size_t> sizes{1'000, 10'000, s.items / 10};
     double reference = one_thread_channel_seconds(sizes.back(), s.repeats);

@@ -36,7 +36,7 @@ double megabytes(std::uint64_t bytes) { return double(bytes) / 1e6; }
 }  // namespace lesson08
 
 int main(int argc, char** argv) {
-    course::Lesson lesson("08-distributed-loading", "many producers, one channel: the seed's loader end to end");
+    course::Lesson lesson("08-distributed-loading", "many producers, one channel: the original Julia loader end to end");
     std::string data;
     unsigned workers = 0;
     std::size_t capacity = 1024, files = 0, records = 0;

@@ -129,7 +129,7 @@ void race(course::Lesson& lesson, const Settings& s, const StageRates& rates) {
     lesson.report(takes);
     for (auto& line : leftovers) lesson.say(line);
 
-    lesson.say("\nThe seed's table (Julia, 2018, the real S2 corpus, 8 worker processes) beside ours (seconds):");
+    lesson.say("\nThe original Julia notes' table (2018, the real S2 corpus, 8 worker processes) beside ours (seconds):");
     std::printf("  %9s | %8s %8s %11s | %8s %8s %11s %11s\n", "n", "serial", "async", "distrib. 8", "serial",
                 "async", ("threaded " + std::to_string(s.workers)).c_str(),
                 ("distrib. " + std::to_string(s.workers)).c_str());
@@ -148,7 +148,7 @@ void race(course::Lesson& lesson, const Settings& s, const StageRates& rates) {
     std::size_t last = s.takes.back();
     double serial_last = measured[{"serial", last}];
     std::printf("  take(%zu) speed-up over serial: async %.2fx, threaded %.2fx, distributed %.2fx "
-                "(seed: async %.2fx, distributed on 8 processes %.2fx)\n",
+                "(original notes: async %.2fx, distributed on 8 processes %.2fx)\n",
                 last, serial_last / measured[{"async", last}], serial_last / measured[{"threaded", last}],
                 serial_last / measured[{"distributed", last}], 836.7 / 841.3, 836.7 / 146.2);
     std::cout.flush();
