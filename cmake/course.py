@@ -1073,6 +1073,10 @@ def parser():
 
 
 def main(argv):
+    # datasets and serve hand every argument (--help too) to their program.
+    tools = {"datasets": "course-datasets", "serve": "course-serve"}
+    if argv and argv[0] in tools:
+        cmd_tool(tools[argv[0]], argv[1:])
     args = parser()
     opts = args.parse_args(argv)
     if not getattr(opts, "func", None):

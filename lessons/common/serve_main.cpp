@@ -48,13 +48,15 @@ int main(int argc, char** argv) {
         options.latency = std::chrono::milliseconds(latency_ms);
         options.connect_cost = std::chrono::milliseconds(connect_cost_ms);
 
+        // The signals are caught before the server says it listens: whoever reads that
+        // line may stop us at once.
+        boost::asio::io_context signals_io;
+        boost::asio::signal_set signals(signals_io, SIGINT, SIGTERM);
         course::LocalServer server(options);
         std::cout << "course-serve: listening on " << server.url() << "  (Ctrl-C stops)" << std::endl;
 
         // The main thread sleeps in run() until a signal arrives; the server's own
         // threads serve meanwhile.
-        boost::asio::io_context signals_io;
-        boost::asio::signal_set signals(signals_io, SIGINT, SIGTERM);
         signals.async_wait([](const boost::system::error_code&, int signal) {
             std::cout << "\ncourse-serve: " << (signal == SIGINT ? "SIGINT" : "SIGTERM") << ", stopping" << std::endl;
         });
