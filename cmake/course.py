@@ -110,15 +110,31 @@ def os_release():
 
 
 def debian_packages():
+    """What the course needs, by the distribution's package names (docs/setup.md lists them).
+    Only the Boost libraries the build uses: libboost-all-dev alone installs ~1 GB."""
     rel = os_release()
-    # Debian 12's default Boost (libboost-all-dev) is 1.74; the course needs >= 1.81.
-    boost = "libboost1.81-all-dev" if rel.get("ID") == "debian" and rel.get("VERSION_ID") == "12" else "libboost-all-dev"
-    return ["g++", "cmake", "ninja-build", "ccache", "pkg-config", "git", boost, "libcurl4-openssl-dev",
-            "zlib1g-dev", "nlohmann-json3-dev", "catch2", "libtbb-dev", "libsimdjson-dev", "openmpi-bin"]
+    # Boost headers (Asio, Beast, UUID, ...) plus the compiled libraries the build links and
+    # their CMake packages; MPI and Serialization for topic 09. Debian 12's default Boost is
+    # 1.74 and the course needs >= 1.81, so there the names carry the version.
+    boost_libraries = ["program-options", "thread", "fiber", "context", "mpi", "serialization"]
+    if rel.get("ID") == "debian" and rel.get("VERSION_ID") == "12":
+        boost = ["libboost1.81-dev"] + [f"libboost-{name}1.81-dev" for name in boost_libraries]
+    else:
+        boost = ["libboost-dev"] + [f"libboost-{name}-dev" for name in boost_libraries]
+    # Catch2 3 is libcatch2-dev where that exists (Debian 13: catch2 is a transitional package
+    # there); Debian 12's Catch2 2.13 and Ubuntu 24.04's 3.4 are still called catch2. apt-cache
+    # policy shows a "Candidate:" version for a package apt can install.
+    policy = subprocess.run(["apt-cache", "policy", "libcatch2-dev"], capture_output=True, text=True).stdout \
+        if shutil.which("apt-cache") else ""
+    has_libcatch2 = any(line.strip().startswith("Candidate:") and "(none)" not in line for line in policy.splitlines())
+    catch2 = "libcatch2-dev" if has_libcatch2 else "catch2"
+    return ["g++", "cmake", "ninja-build", "ccache", "pkg-config", "git", *boost, "libcurl4-openssl-dev",
+            "zlib1g-dev", "libssl-dev", "nlohmann-json3-dev", catch2, "libtbb-dev", "libsimdjson-dev",
+            "openmpi-bin", "libopenmpi-dev", "gdb"]
 
 
-BREW_PACKAGES = ["cmake", "ninja", "ccache", "boost", "curl", "zlib", "nlohmann-json", "catch2", "tbb",
-                 "simdjson", "open-mpi"]
+BREW_PACKAGES = ["cmake", "ninja", "ccache", "boost", "boost-mpi", "curl", "zlib", "openssl@3", "nlohmann-json",
+                 "catch2", "tbb", "simdjson", "open-mpi"]
 
 
 def missing_debian(packages):
@@ -343,6 +359,15 @@ def short_function(name):
         return "the test case"
     name = name.replace("(anonymous namespace)::", "")
     name = re.sub(r"^course::\w+::", "", name)
+    if name.endswith(")") and not name.endswith("()"):   # drop a long parameter list
+        depth = 0
+        for i in range(len(name) - 1, -1, -1):
+            depth += {")": 1, "(": -1}.get(name[i], 0)
+            if depth == 0:
+                name = name[:i] + "(…)"
+                break
+    if name == "operator()":
+        name = "a lambda (operator())"
     return name
 
 
@@ -396,7 +421,7 @@ def hang_summary(case, topic_dirs):
 
 # --- sanitizer reports -----------------------------------------------------------------------
 SAN_START = re.compile(r"^(WARNING: ThreadSanitizer: .*|=+\d+=+ERROR: AddressSanitizer: .*|.*runtime error: .*)$")
-SAN_FRAME = re.compile(r"^\s+#\d+ (?:0x[0-9a-f]+ in )?(?P<func>.+?) (?P<file>/\S+?):(?P<line>\d+)(?::\d+)?(?: \(.*\))?\s*$")
+SAN_FRAME = re.compile(r"^\s+#\d+ (?:0x[0-9a-f]+ in )?(?P<func>.+?) (?P<file>\S+?):(?P<line>\d+)(?::\d+)?(?: \(.*\))?\s*$")
 SAN_MEANING = {
     "data race": "two threads touched the same memory at the same time, at least one of them writing, "
                  "with no lock or atomic ordering them: the result depends on luck",

@@ -5,13 +5,11 @@
 namespace course::tvp {
 
 std::uint64_t parallel_sum(std::span<const std::uint64_t> data, unsigned n_threads) {
-    // Hint: the same as the overload below, with no observer.
     throw course::not_implemented("course::tvp::parallel_sum");
 }
 
 std::uint64_t parallel_sum(std::span<const std::uint64_t> data, unsigned n_threads,
                            const ChunkObserver& on_chunk) {
-    // Hint: chunk k is [size * k / n, size * (k + 1) / n); one std::jthread per chunk.
     throw course::not_implemented("course::tvp::parallel_sum (with observer)");
 }
 
@@ -20,7 +18,6 @@ Bank::Bank(std::size_t accounts, std::int64_t initial_balance) {
 }
 
 void Bank::transfer(std::size_t from, std::size_t to, std::int64_t amount) {
-    // Hint: two locks, always taken in the same order (or both at once with std::scoped_lock).
     throw course::not_implemented("course::tvp::Bank::transfer");
 }
 
@@ -41,8 +38,6 @@ namespace detail {
 void run_in_child_processes(std::size_t n_tasks, unsigned n_procs, std::size_t result_size,
                             const std::function<void(std::size_t, std::byte*)>& compute,
                             std::byte* results) {
-    // Hint: pipe + fork per task, poll the read ends, waitpid each child when its pipe
-    // reaches end of file.
     throw course::not_implemented("course::tvp::process_map (detail::run_in_child_processes)");
 }
 

@@ -79,7 +79,7 @@ void many_producers_section(course::Lesson& lesson, const Settings& s) {
         row.extra["sent"] = sent;
         row.extra["received"] = received;
     };
-    add("close after first", Closing::after_first, nullptr);
+    add("close after first (the bug, on purpose)", Closing::after_first, nullptr);
     add("close after last", Closing::after_last_counter, &rec);
     {
         // The same with the topic's merge(): the counter lives inside it.
@@ -102,7 +102,8 @@ void many_producers_section(course::Lesson& lesson, const Settings& s) {
     lesson.report(table);
     for (auto& row : table.rows())
         lesson.say("  " + row.variant + ": received " + std::to_string(row.n) + " of " + std::to_string(sent) +
-                   (row.ok ? "" : "  <- the other producers' items were refused after the early close"));
+                   (row.ok ? "" : "  <- on purpose: the lesson's own wrong closing, not your code; the other producers' "
+                                 "items were refused after the early close"));
     lesson.say("  n counts the items received; the bound is one thread pushing and popping that many.");
     lesson.say("\nWho ran when (close after last): the consumer ends right after the last producer.");
     lesson.timeline(rec, "closing");
