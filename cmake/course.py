@@ -157,7 +157,9 @@ def ensure_dependencies():
         env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
         for cmd in (sudo + ["apt-get", "update", "-qq"],
                     sudo + ["apt-get", "install", "-y", "-qq", "--no-install-recommends", *missing]):
-            if subprocess.run(cmd, env=env, stdout=subprocess.DEVNULL).returncode != 0:
+            done = subprocess.run(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+            if done.returncode != 0:   # apt's messages only when they matter (no debconf chatter)
+                say(done.stderr[-3000:])
                 fail("could not install: " + " ".join(missing), "see the apt-get message above; docs/setup.md lists the packages")
         say(paint("installed.", "green"))
     elif platform.system() == "Darwin" and shutil.which("brew"):

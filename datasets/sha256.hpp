@@ -1,16 +1,21 @@
-// SHA-256 (FIPS 180-4), small and dependency-free: the corpus manifest records one
-// per file so tests and lessons can check that their input is exactly the expected one.
+// SHA-256 of files and strings, computed by OpenSSL's libcrypto (EVP digests): the
+// corpus manifest records one per file so tests and lessons can check that their input
+// is exactly the expected one. This header does not include OpenSSL's.
 #pragma once
 
-#include <array>
 #include <cstddef>
-#include <cstdint>
 #include <filesystem>
+#include <memory>
 #include <string>
 #include <string_view>
 
+struct evp_md_ctx_st;  // OpenSSL's EVP_MD_CTX
+
 namespace course::datasets {
 
+// An incremental SHA-256: update() with the bytes in any pieces, then hex() once.
+// One object per thread (each owns its EVP_MD_CTX; the digest is fetched once per
+// process and shared).
 class Sha256 {
 public:
     Sha256();
@@ -19,11 +24,10 @@ public:
     std::string hex();  // finishes the hash; call once
 
 private:
-    void block(const unsigned char* p);
-    std::array<std::uint32_t, 8> h_;
-    unsigned char pending_[64];
-    std::size_t pending_size_ = 0;
-    std::uint64_t total_bytes_ = 0;
+    struct FreeContext {
+        void operator()(evp_md_ctx_st* context) const;
+    };
+    std::unique_ptr<evp_md_ctx_st, FreeContext> context_;
 };
 
 std::string sha256_hex(std::string_view data);

@@ -4,7 +4,12 @@
 // every task must reach, and every wait is bounded so a wrong pool fails instead of hanging.
 // "Ran on the pool" is proved by holding every worker busy: a call that must wait for
 // pool tasks is then still running after a bounded wait (it can never finish early).
+// "In input order, not completion order" is proved with a named pipe standing in for a
+// file: its task cannot finish until the test feeds the pipe, after the other file's.
+// Each case names the README rule it guards ("Rule: ..."); solutions/03-futures/mutants/
+// holds, per rule, a wrong version that the named case must catch.
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -18,6 +23,8 @@
 #include <thread>
 #include <vector>
 
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <nlohmann/json.hpp>
@@ -98,6 +105,47 @@ struct TempDir {
     }
 };
 
+// A named pipe standing in for a daily-stock file. A task that opens it to read waits
+// there until the test feeds it: the test decides when that file's load can finish.
+class PipeFile {
+public:
+    explicit PipeFile(fs::path path) : path_(std::move(path)) {
+        REQUIRE(::mkfifo(path_.c_str(), 0600) == 0);
+    }
+    const fs::path& path() const { return path_; }
+    // Writes `text` and ends the file, once a reader has opened the pipe. False if no
+    // reader opened it before the deadline (nobody loads this file).
+    bool feed(const std::string& text, std::chrono::steady_clock::time_point deadline) {
+        int fd;
+        // O_NONBLOCK: opening to write fails (ENXIO) until a reader has the pipe open.
+        while ((fd = ::open(path_.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC)) < 0) {
+            if (errno != ENXIO || std::chrono::steady_clock::now() > deadline) return false;
+            std::this_thread::sleep_for(1ms);
+        }
+        ::fcntl(fd, F_SETFL, 0);   // blocking writes from here on
+        std::string_view rest = text;
+        while (!rest.empty()) {
+            ssize_t n = ::write(fd, rest.data(), rest.size());
+            if (n < 0 && errno == EINTR) continue;
+            if (n <= 0) break;
+            rest.remove_prefix(std::size_t(n));
+        }
+        ::close(fd);
+        return rest.empty();
+    }
+
+private:
+    fs::path path_;
+};
+
+// The first n lines of a file, each with its newline.
+std::string first_lines(const fs::path& file, std::size_t n) {
+    std::string text;
+    for (auto& line : lines_of(file))
+        if (n-- > 0) text += line + "\n";
+    return text;
+}
+
 // Holds every worker of a pool busy with a task that waits for a gate, so that nothing
 // else submitted to the pool can run until open() (or the end of the scope). The tasks
 // share the latches with this object, so a task that a broken pool runs late (or never)
@@ -156,6 +204,8 @@ auto while_pool_is_held(ThreadPool& pool, Call call) -> decltype(call()) {
 
 }  // namespace
 
+// Rule: submit copies f and the arguments into a job and returns a future at once; the
+// call runs on a worker thread.
 TEST_CASE("submit returns a future of the call's result computed on a pool thread") {
     ThreadPool pool(2);
     CHECK(pool.size() == 2u);
@@ -168,12 +218,7 @@ TEST_CASE("submit returns a future of the call's result computed on a pool threa
     auto where = pool.submit([] { return std::this_thread::get_id(); });
     CHECK(where.get() != std::this_thread::get_id());
 
-    // Arguments are copied into the task (the caller may change its variable afterwards),
-    // and move-only arguments and results work.
-    std::string word = "futures";
-    auto length = pool.submit([](const std::string& s) { return s.size(); }, word);
-    word.clear();
-    CHECK(length.get() == 7u);
+    // Move-only arguments and results work.
     auto owned = pool.submit([](std::unique_ptr<int> p) { return std::make_unique<int>(*p + 1); },
                              std::make_unique<int>(41));
     CHECK(*owned.get() == 42);
@@ -185,6 +230,45 @@ TEST_CASE("submit returns a future of the call's result computed on a pool threa
     CHECK(touched == 1);
 }
 
+// Rule: submit returns at once, and copies the arguments (the call runs later, when the
+// caller's variables may have changed).
+TEST_CASE("submit returns before the call runs and copies its arguments") {
+    ThreadPool pool(1);
+    std::future<std::size_t> length;
+    std::string word = "futures";
+    {
+        HeldPool held(pool);   // the only worker is busy until held.open()
+        REQUIRE(held.all_held());
+        length = pool.submit([](const std::string& s) { return s.size(); }, word);
+        // No worker is free, so a correct submit has only queued the call.
+        INFO("submit's future was ready while every worker was busy: the call ran on the caller's thread");
+        CHECK(length.wait_for(0s) == std::future_status::timeout);
+        word = "changed after submit";   // the queued job must hold its own copy
+        held.open();
+    }
+    REQUIRE(length.wait_for(patience) == std::future_status::ready);
+    INFO("the job saw the caller's variable as changed after submit: arguments must be copied into the job");
+    CHECK(length.get() == 7u);
+}
+
+// Rule: the workers take jobs from one queue, oldest first.
+TEST_CASE("the workers take jobs oldest first") {
+    ThreadPool pool(1);
+    std::vector<int> order;   // touched by the only worker; read after every future is ready
+    std::vector<std::future<void>> jobs;
+    {
+        HeldPool held(pool);   // 20 jobs queue up behind the held worker
+        REQUIRE(held.all_held());
+        for (int i = 0; i < 20; ++i) jobs.push_back(pool.submit([&order, i] { order.push_back(i); }));
+        held.open();
+    }
+    for (auto& job : jobs) REQUIRE(job.wait_for(patience) == std::future_status::ready);
+    std::vector<int> expected(20);
+    for (int i = 0; i < 20; ++i) expected[i] = i;
+    CHECK(order == expected);
+}
+
+// Rule: when_all returns the values of the futures in the vector's order.
 TEST_CASE("when_all returns every value in the order of the futures") {
     ThreadPool pool(3);
     std::vector<std::future<int>> futures;
@@ -192,18 +276,28 @@ TEST_CASE("when_all returns every value in the order of the futures") {
     auto values = course::futures::when_all(std::move(futures));
     REQUIRE(values.size() == 50u);
     for (int i = 0; i < 50; ++i) CHECK(values[i] == i * i);
+    CHECK(course::futures::when_all(std::vector<std::future<int>>{}).empty());
 
-    // The order is the vector's, not the order in which the values arrive.
+    // The order is the vector's, not the order in which the values arrive: the last
+    // future gets its value first, while when_all already waits, then the first, then
+    // the second. when_all cannot return before all three have a value.
     std::vector<std::promise<std::string>> promises(3);
     std::vector<std::future<std::string>> late;
     for (auto& p : promises) late.push_back(p.get_future());
+    auto all = std::async(std::launch::async, [&late] { return course::futures::when_all(std::move(late)); });
     promises[2].set_value("c");
+    const bool waited_for_a = all.wait_for(100ms) == std::future_status::timeout;
     promises[0].set_value("a");
+    const bool waited_for_b = all.wait_for(100ms) == std::future_status::timeout;
     promises[1].set_value("b");
-    CHECK(course::futures::when_all(std::move(late)) == std::vector<std::string>{"a", "b", "c"});
-    CHECK(course::futures::when_all(std::vector<std::future<int>>{}).empty());
+    REQUIRE(all.wait_for(patience) == std::future_status::ready);
+    CHECK(all.get() == std::vector<std::string>{"a", "b", "c"});
+    INFO("when_all returned while some futures had no value yet");
+    CHECK(waited_for_a);
+    CHECK(waited_for_b);
 }
 
+// Rule: ThreadPool(n) starts n worker threads.
 TEST_CASE("eight tasks on an eight-thread pool all run at the same time") {
     // Every task counts down, then waits for all eight to have counted down. Only a
     // pool running the eight at once lets them all through; one that runs them one
@@ -222,6 +316,8 @@ TEST_CASE("eight tasks on an eight-thread pool all run at the same time") {
     CHECK(together == 8);
 }
 
+// Rule: an exception thrown by f arrives at the caller's future.get(); the worker that
+// ran it goes on with the next job.
 TEST_CASE("an exception thrown in a task arrives at future get") {
     ThreadPool pool(2);
     auto failing = pool.submit([]() -> int { throw std::runtime_error("boom in a task"); });
@@ -231,6 +327,8 @@ TEST_CASE("an exception thrown in a task arrives at future get") {
     } catch (const std::runtime_error& e) {
         CHECK(std::string(e.what()) == "boom in a task");
     }
+    auto failing_void = pool.submit([] { throw std::out_of_range("void task"); });
+    CHECK_THROWS_AS(failing_void.get(), std::out_of_range);
     // Every worker survived: pool.size() tasks still run at the same time (each waits,
     // bounded, until all have started). A pool that lost a worker to the exception
     // cannot start them all: a task gives up (false), or none runs at all (not ready),
@@ -251,15 +349,36 @@ TEST_CASE("an exception thrown in a task arrives at future get") {
     std::vector<std::future<int>> after;
     for (int i = 0; i < 10; ++i) after.push_back(pool.submit([i] { return i; }));
     for (int i = 0; i < 10; ++i) CHECK(after[i].get() == i);
+}
 
-    // when_all rethrows the first failure in vector order.
+// Rule: if some futures threw, when_all rethrows the first one in vector order, after
+// all have finished.
+TEST_CASE("when_all rethrows the first failure in vector order after all have finished") {
+    ThreadPool pool(2);
     std::vector<std::future<int>> mixed;
     mixed.push_back(pool.submit([] { return 1; }));
     mixed.push_back(pool.submit([]() -> int { throw std::out_of_range("second"); }));
     mixed.push_back(pool.submit([]() -> int { throw std::invalid_argument("third"); }));
     CHECK_THROWS_AS(course::futures::when_all(std::move(mixed)), std::out_of_range);
+
+    // The first future fails at once; the second has no value yet. when_all must wait
+    // for it before rethrowing.
+    std::promise<int> slow;
+    std::vector<std::future<int>> failing_first;
+    failing_first.push_back(pool.submit([]() -> int { throw std::runtime_error("first"); }));
+    failing_first.push_back(slow.get_future());
+    auto all = std::async(std::launch::async,
+                          [&failing_first] { return course::futures::when_all(std::move(failing_first)); });
+    const bool waited = all.wait_for(200ms) == std::future_status::timeout;
+    slow.set_value(2);
+    REQUIRE(all.wait_for(patience) == std::future_status::ready);
+    CHECK_THROWS_AS(all.get(), std::runtime_error);
+    INFO("when_all rethrew the first failure while another future had no value yet");
+    CHECK(waited);
 }
 
+// Rule: shutdown() stops accepting work (a later submit throws std::runtime_error);
+// calling it twice is fine.
 TEST_CASE("submit after shutdown throws and shutdown may be called twice") {
     ThreadPool pool(2);
     auto before = pool.submit([] { return 5; });
@@ -270,6 +389,7 @@ TEST_CASE("submit after shutdown throws and shutdown may be called twice") {
     CHECK_THROWS_AS(pool.submit([] { return 7; }), std::runtime_error);
 }
 
+// Rule: shutdown() lets the workers finish every job already queued, and joins them.
 TEST_CASE("shutdown finishes the work already queued") {
     // One thread, held by a first task until the test opens the gate: the 20 jobs behind
     // it are still queued when shutdown() begins (seen as submit() starting to throw).
@@ -281,7 +401,7 @@ TEST_CASE("shutdown finishes the work already queued") {
     std::vector<std::future<void>> queued;
     for (int i = 0; i < 20; ++i) queued.push_back(pool.submit([&done] { ++done; }));
 
-    std::thread closer([&pool] { pool.shutdown(); });
+    auto closer = std::async(std::launch::async, [&pool] { pool.shutdown(); });
     bool refused = false;
     while (!refused && std::chrono::steady_clock::now() < deadline) {
         try {
@@ -291,15 +411,25 @@ TEST_CASE("shutdown finishes the work already queued") {
         }
         std::this_thread::yield();
     }
+    // shutdown() joins the workers, so it cannot return while the first task still runs.
+    const bool shutdown_waited = closer.wait_for(200ms) == std::future_status::timeout;
     gate.count_down();
-    closer.join();
+    REQUIRE(closer.wait_for(patience) == std::future_status::ready);
+    closer.get();
 
     CHECK(refused);
+    INFO("shutdown() returned while a job was still running: it must join the workers");
+    CHECK(shutdown_waited);
+    // Joined: by the time shutdown() returned, every queued job had run.
+    std::size_t ready = 0;
+    for (auto& f : queued) ready += f.wait_for(0s) == std::future_status::ready ? 1 : 0;
+    CHECK(ready == queued.size());
+    CHECK(done == int(queued.size()));
     CHECK(blocker.get());
     for (auto& f : queued) CHECK_NOTHROW(f.get());   // none broken, none cancelled
-    CHECK(done == int(queued.size()));
 }
 
+// Rule: ~ThreadPool() does what shutdown() does: every queued job runs, no future is broken.
 TEST_CASE("the destructor finishes the work already queued") {
     std::atomic<int> done{0};
     std::vector<std::future<int>> results;
@@ -320,17 +450,25 @@ TEST_CASE("the destructor finishes the work already queued") {
 
     // Destroy the pool on another thread while the 50 jobs are still queued. The
     // destructor cannot return while the first task runs, so it is still busy 200 ms
-    // later, by then long past the point where it stopped taking new work; only then is
-    // the gate opened. A destructor that drops the queue loses the 50 jobs.
+    // later; only then is the gate opened. A destructor that drops the queue has broken
+    // the 50 futures by then (and one that does not join has returned).
     auto destroyed = std::async(std::launch::async, [&pool] { pool.reset(); });
     const bool destructor_waited = destroyed.wait_for(200ms) == std::future_status::timeout;
     gate.count_down();
     destroyed.get();
     CHECK(destructor_waited);   // it waited for the running task instead of abandoning it
     CHECK(done == 50);
-    for (int i = 0; i <= 50; ++i) CHECK(results[i].get() == i);
+    for (int i = 0; i <= 50; ++i) {
+        INFO("job " << i);
+        try {
+            CHECK(results[i].get() == i);
+        } catch (const std::future_error& e) {
+            FAIL_CHECK("job " << i << "'s future is broken (" << e.what() << "): the destructor dropped queued jobs");
+        }
+    }
 }
 
+// Rule (7.1): results in the serial loop's order, every call submitted to the pool.
 TEST_CASE("slow_ops_parallel gives the serial double loop's results in order") {
     const std::vector<int> serial{1, 2, 3, 1, 3, 4, 2, 1, 5, 3, 2, 1};
     ThreadPool many(12);
@@ -342,6 +480,8 @@ TEST_CASE("slow_ops_parallel gives the serial double loop's results in order") {
     CHECK(while_pool_is_held(few, [&few] { return course::futures::slow_ops_parallel(few, 0ms); }) == serial);
 }
 
+// Rule (7.2): one pool task per file; out_dir/<stem>.csv with the header; each file's
+// row count.
 TEST_CASE("load_parse_store stores every sample file and counts its rows") {
     auto manifest = sample_manifest();
     auto files = sample_files();
@@ -359,11 +499,43 @@ TEST_CASE("load_parse_store stores every sample file and counts its rows") {
         CHECK(lines[0] == "timestamp,open,high,low,close,volume");
         // The first row holds the first day's values, in the header's order.
         auto first = nlohmann::json::parse(lines_of(files[i]).front());
-        CHECK(lines[1].rfind(first["timestamp"].get<std::string>() + ",", 0) == 0);
-        CHECK(lines[1].find("," + std::to_string(first["volume"].get<long long>())) != std::string::npos);
+        CHECK_THAT(lines[1], StartsWith(first["timestamp"].get<std::string>() + ","));
+        CHECK_THAT(lines[1], EndsWith("," + std::to_string(first["volume"].get<long long>())));
     }
 }
 
+// Rule (7.2): each file's row count, in input order (not in the order the files finish).
+TEST_CASE("load_parse_store returns the row counts in input order, not completion order") {
+    TempDir in, out;
+    PipeFile slow(in.path / "slow.json");   // 3 rows, fed only once aet.json is done
+    const std::vector<fs::path> files{slow.path(), sample_dir / "aet.json"};
+    const auto deadline = std::chrono::steady_clock::now() + patience;
+    ThreadPool pool(2);
+    auto call = std::async(std::launch::async,
+                           [&] { return course::futures::load_parse_store(files, out.path, pool); });
+    // aet.json loads while slow.json's task waits for its data. Once aet.csv is complete,
+    // a job submitted now can only run on the worker that loaded aet.json after that
+    // task returned (the other one waits in slow.json): aet.json is then finished.
+    bool aet_stored = false;
+    while (!aet_stored && std::chrono::steady_clock::now() < deadline) {
+        aet_stored = lines_of(out.path / "aet.csv").size() == 251;
+        if (!aet_stored) std::this_thread::sleep_for(1ms);
+    }
+    bool aet_finished = false;
+    if (aet_stored) aet_finished = pool.submit([] {}).wait_until(deadline) == std::future_status::ready;
+    const bool fed = slow.feed(first_lines(sample_dir / "afl.json", 3), deadline + patience);
+    REQUIRE(call.wait_for(patience) == std::future_status::ready);
+    auto rows = call.get();
+    INFO("aet.json was not stored while slow.json's task waited for data: one pool task per file?");
+    REQUIRE(aet_stored);
+    REQUIRE(aet_finished);
+    REQUIRE(fed);
+    CHECK(rows == std::vector<std::size_t>{3, 250});
+    CHECK(lines_of(out.path / "slow.csv").size() == 4u);
+}
+
+// Rule (7.2): a bad line fails its file with "<file>:<line>: ..."; the other files are
+// still stored, then the first failure is rethrown.
 TEST_CASE("load_parse_store names the file and line of a malformed row and stores the others") {
     const auto malformed = datasets_dir / "broken" / "daily-stock-malformed.json";
     const auto missing_close = datasets_dir / "broken" / "daily-stock-missing-close.json";
@@ -376,9 +548,7 @@ TEST_CASE("load_parse_store names the file and line of a malformed row and store
         while_pool_is_held(pool, [&] { return course::futures::load_parse_store(files, out.path, pool); });
         FAIL("expected a std::runtime_error for the malformed line");
     } catch (const std::runtime_error& e) {
-        std::string what = e.what();
-        INFO(what);
-        CHECK(what.find("daily-stock-malformed.json:3") != std::string::npos);
+        CHECK_THAT(e.what(), StartsWith(malformed.string() + ":3: "));
     }
     // The good files were still loaded and stored in full.
     CHECK(lines_of(out.path / "aet.csv").size() == 251u);
@@ -388,13 +558,47 @@ TEST_CASE("load_parse_store names the file and line of a malformed row and store
         course::futures::load_parse_store({missing_close}, out.path, pool);
         FAIL("expected a std::runtime_error for the row without a close");
     } catch (const std::runtime_error& e) {
-        std::string what = e.what();
-        INFO(what);
-        CHECK(what.find("daily-stock-missing-close.json:4") != std::string::npos);
-        CHECK(what.find("close") != std::string::npos);
+        CHECK_THAT(e.what(), StartsWith(missing_close.string() + ":4: "));
+        CHECK_THAT(e.what(), ContainsSubstring("close"));
     }
 }
 
+// Rule (7.2): the other files are still stored before the first failure is rethrown:
+// load_parse_store does not return while another file is still loading.
+TEST_CASE("load_parse_store waits for every file before rethrowing a failure") {
+    const auto malformed = datasets_dir / "broken" / "daily-stock-malformed.json";
+    TempDir in, out;
+    PipeFile slow(in.path / "slow.json");   // fed only after the malformed file has failed
+    const std::vector<fs::path> files{malformed, slow.path()};
+    const auto deadline = std::chrono::steady_clock::now() + patience;
+    ThreadPool pool(2);
+    auto call = std::async(std::launch::async,
+                           [&] { return course::futures::load_parse_store(files, out.path, pool); });
+    // The malformed file fails at once on one worker (slow.json holds the other). A job
+    // submitted once that worker is free runs after the failure is in its future.
+    bool failed_first = false;
+    while (!failed_first && std::chrono::steady_clock::now() < deadline) {
+        auto probe = pool.submit([] {});
+        failed_first = probe.wait_until(deadline) == std::future_status::ready;
+    }
+    const bool waited = call.wait_for(200ms) == std::future_status::timeout;
+    const bool fed = slow.feed(first_lines(sample_dir / "afl.json", 3), deadline + patience);
+    REQUIRE(call.wait_for(patience) == std::future_status::ready);
+    try {
+        call.get();
+        FAIL("expected a std::runtime_error for the malformed line");
+    } catch (const std::runtime_error& e) {
+        CHECK_THAT(e.what(), StartsWith(malformed.string() + ":3: "));
+    }
+    REQUIRE(failed_first);
+    REQUIRE(fed);
+    INFO("load_parse_store rethrew the failure while slow.json was still loading");
+    CHECK(waited);
+    CHECK(lines_of(out.path / "slow.csv").size() == 4u);
+}
+
+// Rule (7.3): Pearson; std::invalid_argument for different lengths or fewer than 2
+// points; 0 for a constant series.
 TEST_CASE("correlation is the Pearson coefficient") {
     using course::futures::correlation;
     std::vector<double> x{1, 2, 3, 4, 5};
@@ -402,10 +606,13 @@ TEST_CASE("correlation is the Pearson coefficient") {
     CHECK(correlation(x, {5, 4, 3, 2, 1}) == Approx(-1.0));
     CHECK(correlation(x, {2, 1, 4, 3, 5}) == Approx(0.8));
     CHECK(correlation(x, {7, 7, 7, 7, 7}) == 0.0);
+    CHECK(correlation({7, 7, 7, 7, 7}, x) == 0.0);
     CHECK_THROWS_AS(correlation(x, {1, 2}), std::invalid_argument);
     CHECK_THROWS_AS(correlation({1}, {2}), std::invalid_argument);
 }
 
+// Rule (7.3): the two distinct series with the greatest correlation, a < b, each pair a
+// pool task.
 TEST_CASE("most_correlated_pair finds the closest pair of a small example") {
     ThreadPool pool(2);
     std::map<std::string, std::vector<double>> series{
@@ -424,6 +631,7 @@ TEST_CASE("most_correlated_pair finds the closest pair of a small example") {
                     std::invalid_argument);
 }
 
+// Rule (7.3): the planted pair of the sample data (MANIFEST.json).
 TEST_CASE("most_correlated_pair finds the planted pair of the sample data") {
     auto manifest = sample_manifest();
     std::map<std::string, std::vector<double>> series;

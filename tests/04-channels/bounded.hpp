@@ -19,6 +19,7 @@
 #include <thread>
 #include <type_traits>
 #include <utility>
+#include <vector>
 
 #include <unistd.h>   // gettid
 
@@ -159,6 +160,24 @@ auto within(std::chrono::milliseconds limit, const std::string& what, std::funct
         w.finish(limit, what);
         return std::move(*result);
     }
+}
+
+// Pops until the channel ends, at most work_limit (closing the channel after that).
+template <class Channel>
+auto drain(Channel& channel, const std::string& what) {
+    return within(work_limit, what, [&] { channel.close(); }, [&] {
+        std::vector<std::decay_t<decltype(*channel.pop())>> items;
+        while (auto item = channel.pop()) items.push_back(*item);
+        return items;
+    });
+}
+
+// One call that should not wait long (a pop with an item there, a push with room, a
+// pop on a closed channel, any try_ call): FAILs with `what` if it takes longer than
+// wake_limit, closing the channel to free it.
+template <class Channel, class Body>
+auto soon(Channel& channel, const std::string& what, Body body) {
+    return within(wake_limit, what, [&] { channel.close(); }, std::move(body));
 }
 
 // A counter other threads bump and the test waits on, with a limit.
