@@ -20,7 +20,6 @@ import time
 import xml.etree.ElementTree as ET
 from collections import OrderedDict
 from pathlib import Path
-from xml.sax.saxutils import escape
 
 ROOT = Path(__file__).resolve().parent.parent
 BUILD = ROOT / "build"
@@ -961,27 +960,19 @@ def classroom_outputs(classroom, suites, out):
 
 
 def write_junit(path, suites):
-    lines = ['<?xml version="1.0" encoding="UTF-8"?>', "<testsuites>"]
-    quote = {'"': "&quot;"}
+    """The JUnit file CI dashboards read: a suite per topic, a case per test case with its
+    time; a failure's message is its first failing assertion."""
+    root = ET.Element("testsuites")
     for topic, rows in suites:
-        failures = sum(1 for r in rows if r[1])
-        total_time = sum(r[3] for r in rows)
-        lines.append(f'  <testsuite name="{escape(topic, quote)}" tests="{len(rows)}" failures="{failures}" '
-                     f'time="{total_time:.3f}">')
+        suite = ET.SubElement(root, "testsuite", name=topic, tests=str(len(rows)),
+                              failures=str(sum(1 for r in rows if r[1])), time=f"{sum(r[3] for r in rows):.3f}")
         for name, reason, output, seconds, first in rows:
-            case = escape(name.split("/", 2)[2], quote)
-            head = f'    <testcase classname="{escape(topic, quote)}" name="{case}" time="{seconds:.3f}"'
-            if reason is None:
-                lines.append(head + "/>")
-            else:
-                message = one_line(f"{reason}: {first}" if first else reason, 500)
-                lines.append(head + ">")
-                lines.append(f'      <failure message="{escape(message, quote)}">'
-                             f'{escape((first + chr(10) + chr(10) if first else "") + output[-4000:])}</failure>')
-                lines.append("    </testcase>")
-        lines.append("  </testsuite>")
-    lines.append("</testsuites>")
-    path.write_text("\n".join(lines) + "\n")
+            case = ET.SubElement(suite, "testcase", classname=topic, name=name.split("/", 2)[2], time=f"{seconds:.3f}")
+            if reason is not None:
+                failure = ET.SubElement(case, "failure", message=one_line(f"{reason}: {first}" if first else reason, 500))
+                failure.text = (first + "\n\n" if first else "") + output[-4000:]
+    ET.indent(root)
+    ET.ElementTree(root).write(path, encoding="UTF-8", xml_declaration=True)
 
 
 def snapshot(folder):
