@@ -814,6 +814,8 @@ def cmd_test(opts):
     ensure_dependencies()
     started = time.time()
     configure()
+    if not (BUILD / "course-versions.txt").exists():   # a build/ configured by an older course
+        subprocess.run(["cmake", str(BUILD)], capture_output=True)
     say(paint("course self-test with ", "bold") + versions_line())
     ok, _ = build()
     if not ok:

@@ -105,44 +105,57 @@ struct TempDir {
     }
 };
 
-// A named pipe standing in for a daily-stock file. A task that opens it to read waits
-// there until the test feeds it: the test decides when that file's load can finish.
+// A named pipe standing in for a daily-stock file. A task that loads it waits for its
+// data until the test feeds it: the test decides when that file's load can finish.
 class PipeFile {
 public:
     explicit PipeFile(fs::path path) : path_(std::move(path)) {
         REQUIRE(::mkfifo(path_.c_str(), 0600) == 0);
     }
+    PipeFile(const PipeFile&) = delete;
+    PipeFile& operator=(const PipeFile&) = delete;
+    ~PipeFile() {
+        if (fd_ >= 0) ::close(fd_);
+    }
     const fs::path& path() const { return path_; }
-    // Writes `text` and ends the file, once a reader has opened the pipe. False if no
-    // reader opened it before the deadline (nobody loads this file).
-    bool feed(const std::string& text, std::chrono::steady_clock::time_point deadline) {
-        int fd;
-        // O_NONBLOCK: opening to write fails (ENXIO) until a reader has the pipe open.
-        while ((fd = ::open(path_.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC)) < 0) {
-            if (errno != ENXIO || std::chrono::steady_clock::now() > deadline) return false;
-            std::this_thread::sleep_for(1ms);
+
+    // True once a reader (the task loading this file) has opened the pipe: its task has
+    // started and now waits for data. False if none did before the deadline, or if
+    // `call` returned meanwhile (then nobody is going to load it).
+    template <class Future>
+    bool wait_for_reader(const Future& call, std::chrono::steady_clock::time_point deadline) {
+        // O_NONBLOCK: opening to write fails with ENXIO while no reader has the pipe open.
+        while ((fd_ = ::open(path_.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC)) < 0) {
+            if (errno != ENXIO || call.wait_for(1ms) == std::future_status::ready ||
+                std::chrono::steady_clock::now() > deadline)
+                return false;
         }
-        ::fcntl(fd, F_SETFL, 0);   // blocking writes from here on
-        std::string_view rest = text;
-        while (!rest.empty()) {
-            ssize_t n = ::write(fd, rest.data(), rest.size());
+        return true;
+    }
+    // Writes `text` and ends the file (after wait_for_reader returned true).
+    void feed(std::string_view text) {
+        REQUIRE(fd_ >= 0);
+        ::fcntl(fd_, F_SETFL, 0);   // blocking writes from here on
+        while (!text.empty()) {
+            ssize_t n = ::write(fd_, text.data(), text.size());
             if (n < 0 && errno == EINTR) continue;
-            if (n <= 0) break;
-            rest.remove_prefix(std::size_t(n));
+            REQUIRE(n > 0);
+            text.remove_prefix(std::size_t(n));
         }
-        ::close(fd);
-        return rest.empty();
+        ::close(fd_);
+        fd_ = -1;
     }
 
 private:
     fs::path path_;
+    int fd_ = -1;
 };
 
 // The first n lines of a file, each with its newline.
 std::string first_lines(const fs::path& file, std::size_t n) {
+    auto lines = lines_of(file);
     std::string text;
-    for (auto& line : lines_of(file))
-        if (n-- > 0) text += line + "\n";
+    for (std::size_t i = 0; i < n && i < lines.size(); ++i) text += lines[i] + "\n";
     return text;
 }
 
@@ -513,23 +526,25 @@ TEST_CASE("load_parse_store returns the row counts in input order, not completio
     ThreadPool pool(2);
     auto call = std::async(std::launch::async,
                            [&] { return course::futures::load_parse_store(files, out.path, pool); });
-    // aet.json loads while slow.json's task waits for its data. Once aet.csv is complete,
-    // a job submitted now can only run on the worker that loaded aet.json after that
-    // task returned (the other one waits in slow.json): aet.json is then finished.
+    // slow.json's task starts and waits for data; aet.json loads meanwhile. Once
+    // aet.csv is complete, a job submitted now can only run on the worker that loaded
+    // aet.json, after that task returned (the other one waits in slow.json): aet.json
+    // has then finished before slow.json, for certain.
+    const bool slow_started = slow.wait_for_reader(call, deadline);
     bool aet_stored = false;
-    while (!aet_stored && std::chrono::steady_clock::now() < deadline) {
+    while (slow_started && !aet_stored && std::chrono::steady_clock::now() < deadline) {
         aet_stored = lines_of(out.path / "aet.csv").size() == 251;
         if (!aet_stored) std::this_thread::sleep_for(1ms);
     }
-    bool aet_finished = false;
-    if (aet_stored) aet_finished = pool.submit([] {}).wait_until(deadline) == std::future_status::ready;
-    const bool fed = slow.feed(first_lines(sample_dir / "afl.json", 3), deadline + patience);
+    const bool aet_finished = aet_stored && pool.submit([] {}).wait_until(deadline) == std::future_status::ready;
+    if (slow_started) slow.feed(first_lines(sample_dir / "afl.json", 3));
     REQUIRE(call.wait_for(patience) == std::future_status::ready);
     auto rows = call.get();
+    INFO("slow.json is the first file; its task waits for data until aet.json is stored");
+    REQUIRE(slow_started);
     INFO("aet.json was not stored while slow.json's task waited for data: one pool task per file?");
     REQUIRE(aet_stored);
     REQUIRE(aet_finished);
-    REQUIRE(fed);
     CHECK(rows == std::vector<std::size_t>{3, 250});
     CHECK(lines_of(out.path / "slow.csv").size() == 4u);
 }
@@ -574,15 +589,14 @@ TEST_CASE("load_parse_store waits for every file before rethrowing a failure") {
     ThreadPool pool(2);
     auto call = std::async(std::launch::async,
                            [&] { return course::futures::load_parse_store(files, out.path, pool); });
-    // The malformed file fails at once on one worker (slow.json holds the other). A job
-    // submitted once that worker is free runs after the failure is in its future.
-    bool failed_first = false;
-    while (!failed_first && std::chrono::steady_clock::now() < deadline) {
-        auto probe = pool.submit([] {});
-        failed_first = probe.wait_until(deadline) == std::future_status::ready;
-    }
+    // slow.json's task starts and holds one worker; the malformed file fails on the
+    // other. A job submitted now runs on that worker once the failure is in its future.
+    const bool slow_started = slow.wait_for_reader(call, deadline);
+    const bool failed_first = slow_started && pool.submit([] {}).wait_until(deadline) == std::future_status::ready;
+    // Now a load_parse_store that rethrows at the first failure returns; a correct one
+    // still waits for slow.json.
     const bool waited = call.wait_for(200ms) == std::future_status::timeout;
-    const bool fed = slow.feed(first_lines(sample_dir / "afl.json", 3), deadline + patience);
+    if (slow_started) slow.feed(first_lines(sample_dir / "afl.json", 3));
     REQUIRE(call.wait_for(patience) == std::future_status::ready);
     try {
         call.get();
@@ -590,8 +604,9 @@ TEST_CASE("load_parse_store waits for every file before rethrowing a failure") {
     } catch (const std::runtime_error& e) {
         CHECK_THAT(e.what(), StartsWith(malformed.string() + ":3: "));
     }
+    INFO("slow.json's task never started: one pool task per file?");
+    REQUIRE(slow_started);
     REQUIRE(failed_first);
-    REQUIRE(fed);
     INFO("load_parse_store rethrew the failure while slow.json was still loading");
     CHECK(waited);
     CHECK(lines_of(out.path / "slow.csv").size() == 4u);
