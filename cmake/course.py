@@ -154,12 +154,21 @@ def ensure_dependencies():
             fail("missing packages: " + " ".join(missing), "install them as root (apt-get install ...), then run ./course again")
         say(paint("installing: ", "bold") + " ".join(missing) + ("  (with sudo)" if sudo else ""))
         env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-        for cmd in (sudo + ["apt-get", "update", "-qq"],
-                    sudo + ["apt-get", "install", "-y", "-qq", "--no-install-recommends", *missing]):
-            done = subprocess.run(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        install = ["apt-get", "install", "-y", "-qq", "--no-install-recommends", *missing]
+
+        def apt(cmd):
+            done = subprocess.run(sudo + cmd, env=env, capture_output=True, text=True)
             if done.returncode != 0:   # apt's messages only when they matter (no debconf chatter)
                 say(done.stderr[-3000:])
                 fail("could not install: " + " ".join(missing), "see the apt-get message above; docs/setup.md lists the packages")
+            return done.stdout
+
+        apt(["apt-get", "update", "-qq"])
+        # What it will download, from the URIs apt would fetch ('URL' name size hash).
+        uris = [line.split() for line in apt(install + ["--print-uris"]).splitlines() if line.startswith("'")]
+        size = sum(int(u[2]) for u in uris if len(u) > 2 and u[2].isdigit())
+        say(f"  {len(uris)} packages with their dependencies, {size / 2**20:.0f} MiB to download ...")
+        apt(install)
         say(paint("installed.", "green"))
     elif platform.system() == "Darwin" and shutil.which("brew"):
         listed = subprocess.run(["brew", "list", "--formula", "-1"], capture_output=True, text=True).stdout.split()
@@ -356,7 +365,7 @@ WAIT_KINDS = [(("pthread_cond_wait", "pthread_cond_timedwait", "pthread_cond_clo
 
 
 def short_function(name):
-    if name.startswith("C_A_T_C_H_T_E_S_T"):
+    if name.startswith(("C_A_T_C_H_T_E_S_T", "CATCH2_INTERNAL_TEST_")):   # Catch2 2, 3
         return "the test case"
     name = name.replace("(anonymous namespace)::", "")
     name = re.sub(r"^course::\w+::", "", name)

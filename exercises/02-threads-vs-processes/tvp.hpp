@@ -80,7 +80,7 @@ private:
         mutable std::mutex mutex;
         std::int64_t balance = 0;
     };
-    std::size_t size_ = 0;
+    [[maybe_unused]] std::size_t size_ = 0;   // (unused until you write the bodies)
     std::unique_ptr<Account[]> accounts_;
 };
 

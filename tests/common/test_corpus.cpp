@@ -91,6 +91,12 @@ TEST_CASE("sha256 gives the published digests") {
     CHECK(pieces.hex() == "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
 }
 
+// The manifest's digests are pinned: a change of hashing code must not change them.
+TEST_CASE("a shipped sample file keeps its published digest") {
+    CHECK(ds::sha256_file(sample_dir / "s2-corpus-00.gz") ==
+          "f0e1f92896d43fd4008a23653f693833de47458538e4b3878218932d2b1f36c6");
+}
+
 TEST_CASE("the same arguments give byte-identical files and another seed does not") {
     TempDir one, two, three;
     ds::CorpusOptions options{.records = 400, .files = 3, .seed = 11};
