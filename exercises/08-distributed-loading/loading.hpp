@@ -207,9 +207,10 @@ LoadHandle threaded_channel_load(std::vector<std::filesystem::path> files, Loade
 // options.workers forked worker processes, reused across files, each loading whole
 // files and streaming the papers back over a socket; the parent pushes them into the
 // channel. A worker that dies mid-file: its file is reloaded once on a fresh worker,
-// resuming after the papers already delivered (LoadError with recovered = true); if
-// that worker dies too, the file is reported failed (recovered = false) and only the
-// papers delivered before stay delivered.
+// resuming after the papers already delivered, and every other file still loads
+// (LoadError with recovered = true, its message naming the signal and the papers
+// delivered); if that worker dies too, the file is reported failed (recovered = false,
+// "giving up") and only the papers delivered before stay delivered.
 LoadHandle distributed_channel_load(std::vector<std::filesystem::path> files, LoaderOptions options = {});
 
 }  // namespace course::loading

@@ -111,7 +111,8 @@ std::vector<int> slow_ops_parallel(ThreadPool& pool, std::chrono::milliseconds d
 // of each file, in input order. Blank lines are skipped. A line that is not such an
 // object makes that file fail with std::runtime_error "<file>:<line>: <reason>"; the
 // other files are still processed and stored, then the first failure (in input order)
-// is rethrown.
+// is rethrown. Read each file as a stream, line by line: the tests pass one file as a
+// named pipe (which has no size) to decide when it finishes.
 std::vector<std::size_t> load_parse_store(const std::vector<std::filesystem::path>& files,
                                           const std::filesystem::path& out_dir, ThreadPool& pool);
 

@@ -37,6 +37,21 @@
 #endif
 
 
+// A failing check on a wait shows "ready" or "timeout", not a number.
+namespace Catch {
+template <>
+struct StringMaker<std::future_status> {
+    static std::string convert(std::future_status status) {
+        switch (status) {
+            case std::future_status::ready: return "ready";
+            case std::future_status::timeout: return "timeout";
+            case std::future_status::deferred: return "deferred";
+        }
+        return "?";
+    }
+};
+}  // namespace Catch
+
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 using course::futures::ThreadPool;
