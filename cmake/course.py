@@ -1045,7 +1045,7 @@ def parser():
                        epilog="Lesson options go after --: ./course run 04 -- --quick --json r.json")
     p.add_argument("topic", metavar="NN")
     p.add_argument("--mine", action="store_true", help="run the lesson on your exercise code")
-    p.add_argument("args", nargs=argparse.REMAINDER, help="options for the lesson, after --")
+    p.add_argument("args", nargs="*", metavar="-- ARGS", help="options for the lesson, after --")
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("check", help="build your exercise NN and run its tests",
@@ -1107,12 +1107,17 @@ def main(argv):
     if argv and argv[0] in tools:
         cmd_tool(tools[argv[0]], argv[1:])
     args = parser()
-    opts = args.parse_args(argv)
+    # Everything after `--` belongs to the lesson (./course run 05 --mine -- --quick).
+    lesson_args = argv[argv.index("--") + 1:] if "--" in argv else []
+    ours = argv[:argv.index("--")] if "--" in argv else argv
+    opts = args.parse_args(ours)
     if not getattr(opts, "func", None):
         args.print_help()
         return
     if opts.command == "run":
-        opts.args = opts.args[1:] if opts.args[:1] == ["--"] else opts.args
+        opts.args = opts.args + lesson_args
+    elif lesson_args:
+        args.error(f"{opts.command} takes no arguments after --")
     opts.func(opts)
 
 
