@@ -33,6 +33,8 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include "common/coro_http.hpp"
+
 namespace course::coro {
 
 // ------------------------------------------------------------------ Generator<T>
@@ -129,10 +131,8 @@ Generator<std::string_view> lines(std::string_view text);
 // ------------------------------------------------------------------ requests
 
 // One HTTP answer: its status (whatever it is: a 503 is an answer too) and its body.
-struct Response {
-    int status = 0;
-    std::string body;
-};
+// (Given, with http_get and run_on_one_thread, in lessons/common/coro_http.hpp.)
+using Response = course::HttpResponse;
 
 // One request's outcome in a gather: the answer, or why there is none.
 struct Result {
@@ -143,12 +143,10 @@ struct Result {
     bool ok() const { return response.has_value(); }
 };
 
-// (Given.) One GET with Boost.Beast on the calling coroutine's executor: plain HTTP,
-// "http://host[:port]/path", one new connection ("Connection: close"). Returns the answer
-// whatever its status; throws std::runtime_error naming the URL when there is none (bad
-// URL, connection refused, connection closed early). Honours cancellation: a cancelled
-// request ends with an exception, and its socket is closed as its frame unwinds.
-boost::asio::awaitable<Response> http_get(std::string url);
+// (Given.) One GET with Boost.Beast on the calling coroutine's executor; see
+// lessons/common/coro_http.hpp. It honours cancellation: a cancelled request ends with an
+// exception, and its socket is closed as its frame unwinds.
+using course::http_get;
 
 // How gather fetches one URL. The default is http_get; tests pass their own.
 using Fetch = std::function<boost::asio::awaitable<Response>(std::string url)>;
@@ -202,33 +200,8 @@ boost::asio::awaitable<std::optional<T>> with_timeout(boost::asio::awaitable<T> 
 
 // ------------------------------------------------------------------ driving
 
-// (Given.) Runs `task` on a new io_context on the calling thread until `task` completes,
-// and returns its value (or rethrows its exception). Whatever `task` left running is
-// destroyed with the loop. Used by `./course run 05 --mine` and by the lesson.
-template <class T>
-T run_on_one_thread(boost::asio::awaitable<T> task) {
-    boost::asio::io_context loop(1);
-    std::exception_ptr error;
-    std::optional<T> result;
-    boost::asio::co_spawn(loop, std::move(task), [&](std::exception_ptr e, T value) {
-        error = e;
-        if (!e) result.emplace(std::move(value));
-        loop.stop();
-    });
-    loop.run();
-    if (error) std::rethrow_exception(error);
-    return std::move(*result);
-}
-
-inline void run_on_one_thread(boost::asio::awaitable<void> task) {
-    boost::asio::io_context loop(1);
-    std::exception_ptr error;
-    boost::asio::co_spawn(loop, std::move(task), [&](std::exception_ptr e) {
-        error = e;
-        loop.stop();
-    });
-    loop.run();
-    if (error) std::rethrow_exception(error);
-}
+// (Given.) Runs `task` on a new io_context on the calling thread until it completes and
+// returns its value (or rethrows its exception); see lessons/common/coro_http.hpp.
+using course::run_on_one_thread;
 
 }  // namespace course::coro
