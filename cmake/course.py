@@ -309,7 +309,7 @@ def failure_blocks(output):
             section = [n.strip() for n in section]                        # (a long case name wraps unindented)
             i = j + 1
             continue
-        if "FAILED:" in line or line.startswith("due to unexpected exception"):
+        if "FAILED:" in line or line.startswith(("due to unexpected exception", "HUNG:")):
             block = [line]
             j = i + 1
             while j < len(lines):

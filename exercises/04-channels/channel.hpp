@@ -1,13 +1,19 @@
-// Topic 04: a bounded channel, the meeting point of producers and one consumer.
+// Topic 04: a bounded channel, the meeting point of producers and consumers.
 //
 // YOUR TASK: replace every `throw course::not_implemented(...)` with a real body and
 // add the private members you need. Read README.md in this folder first;
 // `./course check 04` tests your work and `./course hint 04` gives one hint at a time.
 //
-//   producer 1 --push--\                         /--pop--> consumer
-//   producer 2 --push----> [ buffer: capacity ] -
-//   producer 3 --push--/   full: push waits       empty: pop waits
-//                          closed: push throws    closed and drained: pop says "end"
+//   producer 1 --push--\                         /--pop--> consumer 1
+//   producer 2 --push----> [ buffer: capacity ] ----pop--> consumer 2
+//   producer 3 --push--/   full: push waits       \--pop--> consumer 3
+//                          closed: push throws    empty: pop waits
+//                                                 closed and drained: pop says "end"
+//
+// Any number of threads may push and pop at the same time: several producers and
+// several consumers (the tests use both). Each item reaches exactly one consumer, and a
+// thread woken inside push or pop must check again before it moves on: another thread
+// may have taken the slot or the item it was woken for.
 //
 // Channel is a template, so everything lives in this header.
 #pragma once

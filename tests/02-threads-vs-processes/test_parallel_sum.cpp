@@ -16,6 +16,8 @@
 namespace tvp = course::tvp;
 using namespace std::chrono_literals;
 
+// Rule: "split `data` into `n_threads` contiguous chunks and sum each ..., then add the
+// partial sums" (every element exactly once, empty chunks allowed, modulo 2^64).
 TEST_CASE("parallel_sum adds every element exactly once for any number of threads") {
     std::vector<std::uint64_t> data(100'003);
     std::iota(data.begin(), data.end(), std::uint64_t{1});
@@ -33,11 +35,15 @@ TEST_CASE("parallel_sum adds every element exactly once for any number of thread
     CHECK(tvp::parallel_sum(wrap, 2) == 1);
 }
 
+// Rule: "`n_threads == 0` is an `std::invalid_argument`".
 TEST_CASE("parallel_sum rejects zero threads") {
     std::vector<std::uint64_t> data{1, 2, 3};
     CHECK_THROWS_AS(tvp::parallel_sum(data, 0), std::invalid_argument);
 }
 
+// Rule: "sum each on its own thread (the calling thread may take one chunk)"; "Call
+// `on_chunk(first, last)` once per chunk, on the thread that sums it"; "The tests make
+// every chunk wait until all `n_threads` chunks have started".
 TEST_CASE("parallel_sum runs n_threads chunks on distinct threads at the same time") {
     std::vector<std::uint64_t> data(1000, 3);
     for (unsigned n : {2u, 4u, 8u}) {
@@ -69,5 +75,25 @@ TEST_CASE("parallel_sum runs n_threads chunks on distinct threads at the same ti
         CHECK(chunks.front().first == 0);
         CHECK(chunks.back().second == data.size());
         for (std::size_t k = 1; k < chunks.size(); ++k) CHECK(chunks[k].first == chunks[k - 1].second);
+    }
+}
+
+// Rule: "Call `on_chunk(first, last)` once per chunk, on the thread that sums it, before
+// summing." The observer doubles its chunk's elements: called before summing, the sum
+// counts the doubled values; called after (or not at all), it does not.
+TEST_CASE("parallel_sum calls on_chunk before it sums that chunk") {
+    for (unsigned n : {1u, 3u, 8u}) {
+        INFO("n_threads = " << n);
+        std::vector<std::uint64_t> data(10'000, 1);
+        std::mutex m;
+        std::uint64_t observed_elements = 0;
+        auto double_my_chunk = [&](std::size_t first, std::size_t last) {
+            // Only the thread that sums [first, last) touches it: no other thread reads it.
+            for (std::size_t i = first; i < last; ++i) data[i] = 2;
+            std::lock_guard lock(m);
+            observed_elements += last - first;
+        };
+        CHECK(tvp::parallel_sum(data, n, double_my_chunk) == 2 * data.size());
+        CHECK(observed_elements == data.size());
     }
 }

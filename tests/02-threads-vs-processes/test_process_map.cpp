@@ -6,6 +6,7 @@
 #include <cctype>
 #include <chrono>
 #include <csignal>
+#include <fstream>
 #include <functional>
 #include <numeric>
 #include <string>
@@ -18,8 +19,11 @@
 
 #include "course_catch.hpp"
 #include "tvp.hpp"
+#include "witness.hpp"
 
 namespace tvp = course::tvp;
+using namespace std::chrono_literals;
+using tvp_test::AlarmDeadline;
 
 namespace {
 
@@ -70,6 +74,9 @@ bool names_exit_status(const std::string& message, int code) {
 
 }  // namespace
 
+// Rule: "For every task `i`, run `compute(i, results + i * result_size)` ... and bring the
+// `result_size` bytes the child computed back into the parent's `results`" (in input
+// order, for any callable and any number of processes).
 TEST_CASE("process_map returns fn of every input in input order") {
     std::vector<int> inputs(20);
     std::iota(inputs.begin(), inputs.end(), -3);
@@ -95,10 +102,12 @@ TEST_CASE("process_map returns fn of every input in input order") {
     CHECK(no_children_left());
 }
 
+// Rule: process_map with n_procs == 0 is an std::invalid_argument (tvp.hpp).
 TEST_CASE("process_map rejects zero processes") {
     CHECK_THROWS_AS(tvp::process_map(square_plus_one, std::vector<int>{1, 2}, 0), std::invalid_argument);
 }
 
+// Rule: "run `compute(i, ...)` in a child process made with `fork()`".
 TEST_CASE("process_map runs fn in child processes of the caller") {
     std::vector<int> inputs{1, 2, 3, 4, 5, 6, 7};
     auto where = tvp::process_map([](const int& x) { return Where{::getpid(), ::getppid(), 10 * x}; }, inputs, 3);
@@ -112,6 +121,7 @@ TEST_CASE("process_map runs fn in child processes of the caller") {
     CHECK(no_children_left());
 }
 
+// Rule: "run `compute(i, ...)` in a child process made with `fork()`" (its own memory).
 TEST_CASE("a child's writes to memory do not reach the parent") {
     touched_by_children = 0;
     auto seen = tvp::process_map([](const int& x) { touched_by_children += x; return touched_by_children; },
@@ -121,6 +131,7 @@ TEST_CASE("a child's writes to memory do not reach the parent") {
     CHECK(touched_by_children == 0);
 }
 
+// Rule: "at most `n_procs` children alive at once" -- and that many, not one at a time.
 TEST_CASE("process_map keeps n_procs children running at the same time and no more") {
     SharedCounters* shared = map_shared_counters();
     constexpr int n_procs = 4;
@@ -167,33 +178,42 @@ TEST_CASE("process_map keeps n_procs children running at the same time and no mo
     CHECK(no_children_left());
 }
 
+// Rule: "A child that is killed by a signal ... is reported by throwing
+// `child_failed(index, message)`, with \"input <index>\" in the message and ... \"signal\"";
+// "every child is reaped (`waitpid`) before you return or throw".
 TEST_CASE("a child killed by a signal is reported with its input index") {
     std::vector<int> inputs{0, 1, 2, 3, 4, 5, 6, 7, 8, 9};
     auto crash_on_five = [](const int& x) {
         if (x == 5) std::raise(SIGKILL);   // uncatchable: the child dies on the spot
         return x;
     };
+    AlarmDeadline limit(20s, "process_map with a child killed by a signal");
     try {
         tvp::process_map(crash_on_five, inputs, 3);
         FAIL("process_map returned although the child for input 5 was killed");
     } catch (const tvp::child_failed& e) {
         CHECK(e.index() == 5);
         std::string what = e.what();
-        CHECK(what.find("input 5") != std::string::npos);
-        CHECK(what.find("signal") != std::string::npos);
+        CHECK_THAT(what, ContainsSubstring("input 5"));
+        CHECK_THAT(what, ContainsSubstring("signal"));
     }
     CHECK(no_children_left());
 }
 
+// Rule: "A child that ... exits with a non-zero status ... is reported by throwing
+// `child_failed`" with "`status 7` when the child called `_exit(7)`"; an exception thrown
+// by fn in the child is a failure too (never swallowed).
 TEST_CASE("a child that exits with an error or throws is reported with its input index") {
     std::vector<int> inputs{0, 1, 2, 3};
+    AlarmDeadline limit(20s, "process_map with a child that exits with status 7 or throws");
     try {
         tvp::process_map([](const int& x) { if (x == 2) ::_exit(7); return x; }, inputs, 2);
         FAIL("process_map returned although the child for input 2 exited with status 7");
     } catch (const tvp::child_failed& e) {
         CHECK(e.index() == 2);
-        CHECK(std::string(e.what()).find("input 2") != std::string::npos);
+        CHECK_THAT(e.what(), ContainsSubstring("input 2"));
         // The exit status itself, not just any 7 (the message may name the child's pid).
+        INFO("message: " << e.what());
         CHECK(names_exit_status(e.what(), 7));
     }
     try {
@@ -201,7 +221,80 @@ TEST_CASE("a child that exits with an error or throws is reported with its input
         FAIL("process_map returned although fn threw for input 3");
     } catch (const tvp::child_failed& e) {
         CHECK(e.index() == 3);
-        CHECK(std::string(e.what()).find("input 3") != std::string::npos);
+        CHECK_THAT(e.what(), ContainsSubstring("input 3"));
+    }
+    CHECK(no_children_left());
+}
+
+namespace {
+
+// The scheduler state of process `pid` ('Z' once it has exited and waits to be reaped),
+// or '?' once it is gone (reaped).
+char process_state(pid_t pid) {
+    std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+    std::string line;
+    if (!std::getline(stat, line)) return '?';
+    auto close = line.rfind(')');
+    return close != std::string::npos && close + 2 < line.size() ? line[close + 2] : '?';
+}
+
+struct SharedPids {
+    std::atomic<pid_t> pid[8];
+};
+static_assert(std::atomic<pid_t>::is_always_lock_free);
+
+}  // namespace
+
+// Rule: "bring the `result_size` bytes the child computed back into the parent's
+// `results`" at `results + i * result_size`: results in input order, not in the order
+// the children happen to finish.
+TEST_CASE("process_map puts each result at its input's place even when the children finish in reverse order") {
+    void* p = ::mmap(nullptr, sizeof(SharedPids), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    REQUIRE(p != MAP_FAILED);
+    auto* shared = new (p) SharedPids;
+    for (auto& pid : shared->pid) pid = 0;
+    constexpr int n = 6;
+    std::vector<int> inputs(n);
+    std::iota(inputs.begin(), inputs.end(), 0);
+    // The child for input 0 finishes last: it waits (at most 10 s) until every other
+    // child has exited (a zombie, or already reaped). The others return at once.
+    auto last_for_zero = [shared](const int& x) {
+        shared->pid[x] = ::getpid();
+        if (x != 0) return 100 + x;
+        auto limit = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+        for (int other = 1; other < n; ++other) {
+            for (;;) {
+                pid_t pid = shared->pid[other].load();
+                char state = pid == 0 ? 'R' : process_state(pid);
+                if (state == 'Z' || state == '?') break;
+                if (std::chrono::steady_clock::now() > limit) return -1;   // the others never finished
+                ::sched_yield();
+            }
+        }
+        return 100;
+    };
+    std::vector<int> results;
+    {
+        AlarmDeadline limit(30s, "process_map with children finishing in reverse order");
+        results = tvp::process_map(last_for_zero, inputs, n);
+    }
+    ::munmap(p, sizeof(SharedPids));
+    CHECK(results == std::vector<int>{100, 101, 102, 103, 104, 105});   // -1: input 0 waited for the others in vain
+    CHECK(no_children_left());
+}
+
+// Rule: "A child that ... sends too few bytes is reported by throwing
+// `child_failed(index, message)`, with \"input <index>\" in the message" (exit status 0
+// is not enough: the result must arrive).
+TEST_CASE("a child that exits with status 0 without sending its result is reported with its input index") {
+    std::vector<int> inputs{0, 1, 2};
+    AlarmDeadline limit(20s, "process_map with a child that sends nothing");
+    try {
+        tvp::process_map([](const int& x) { if (x == 1) ::_exit(0); return x; }, inputs, 3);
+        FAIL("process_map returned although the child for input 1 sent no result");
+    } catch (const tvp::child_failed& e) {
+        CHECK(e.index() == 1);
+        CHECK_THAT(e.what(), ContainsSubstring("input 1"));
     }
     CHECK(no_children_left());
 }

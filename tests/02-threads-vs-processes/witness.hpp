@@ -1,13 +1,20 @@
 // Helpers for the tests of topic 02: ways to see concurrency without measuring time.
 #pragma once
 
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
+#include <cstring>
 #include <mutex>
 #include <thread>
+
+#include "hang_watchdog.hpp"
+
+#include <signal.h>
+#include <unistd.h>
 
 namespace tvp_test {
 
@@ -71,5 +78,45 @@ void finish_or_report_deadlock(std::chrono::seconds limit, const char* what, Bod
     runner.join();
     if (error) std::rethrow_exception(error);
 }
+
+// A limit for a call that forks (process_map), where a helper thread to wait on would
+// make the process multi-threaded at fork(): a SIGALRM after `limit` prints what did not
+// finish and ends the test program (CTest reports the case failed) instead of hanging
+// until the CTest timeout. Children do not inherit the alarm. One at a time.
+class AlarmDeadline {
+public:
+    AlarmDeadline(std::chrono::seconds limit, const char* what) {
+        std::snprintf(message_, sizeof message_, "HUNG: %s did not finish within %lld s\n", what,
+                      static_cast<long long>(limit.count()));
+        struct sigaction on_alarm {};
+        on_alarm.sa_handler = &AlarmDeadline::report_and_exit;
+        sigemptyset(&on_alarm.sa_mask);
+        ::sigaction(SIGALRM, &on_alarm, &previous_);
+        // The hang watchdog's own alarm is put back, minus the time spent here.
+        watchdog_left_ = ::alarm(static_cast<unsigned>(limit.count()));
+        started_ = std::chrono::steady_clock::now();
+    }
+    AlarmDeadline(const AlarmDeadline&) = delete;
+    AlarmDeadline& operator=(const AlarmDeadline&) = delete;
+    ~AlarmDeadline() {
+        ::alarm(0);
+        ::sigaction(SIGALRM, &previous_, nullptr);
+        if (watchdog_left_ > 0) {
+            auto spent = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - started_);
+            ::alarm(std::max(1u, watchdog_left_ - std::min(watchdog_left_, unsigned(spent.count()))));
+        }
+    }
+
+private:
+    static void report_and_exit(int) {   // async-signal-safe: write, fork/exec the debugger, _exit
+        ssize_t ignored = ::write(2, message_, std::strlen(message_));
+        (void)ignored;
+        course::stop_with_thread_stacks(true);
+    }
+    static inline char message_[256] = {};
+    struct sigaction previous_ {};
+    unsigned watchdog_left_ = 0;
+    std::chrono::steady_clock::time_point started_;
+};
 
 }  // namespace tvp_test

@@ -24,6 +24,24 @@
 #include <unistd.h>   // gettid
 
 #include "course_catch.hpp"
+#include "hang_watchdog.hpp"
+
+// A channel's error() prints as what it holds, not as {?}.
+namespace Catch {
+template <>
+struct StringMaker<std::exception_ptr> {
+    static std::string convert(const std::exception_ptr& error) {
+        if (!error) return "nullptr (no error)";
+        try {
+            std::rethrow_exception(error);
+        } catch (const std::exception& e) {
+            return std::string("exception_ptr(\"") + e.what() + "\")";
+        } catch (...) {
+            return "exception_ptr(not a std::exception)";
+        }
+    }
+};
+}  // namespace Catch
 
 namespace channel_test {
 
@@ -35,11 +53,13 @@ inline constexpr std::chrono::milliseconds work_limit{20000};
 // For a thread that stays blocked even after the channel was closed: it can neither be
 // joined nor be left running (destroying a joinable std::thread calls std::terminate),
 // so say what went wrong and end the test program; CTest reports the case failed.
+// The stack of every thread is printed first, so `./course check` can say where each
+// one waits.
 [[noreturn]] inline void give_up(const std::string& what) {
     std::fprintf(stderr, "FAILED: %s\n(a thread is still blocked in the channel: ending the test program)\n",
                  what.c_str());
     std::fflush(stderr);
-    std::_Exit(3);
+    course::stop_with_thread_stacks();
 }
 
 // The scheduler state of one thread of this process ('R' running, 'S' asleep in the

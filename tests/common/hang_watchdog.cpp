@@ -84,8 +84,8 @@ void format_number(char* out, long value) {
 
 }  // namespace
 
-void course::stop_with_thread_stacks() {
-    std::fflush(nullptr);
+void course::stop_with_thread_stacks(bool in_signal_handler) {
+    if (!in_signal_handler) std::fflush(nullptr);   // stdio is not async-signal-safe
     format_number(g_pid, long(::getpid()));
     g_seconds[0] = '\0';
     print_stacks_and_stop(0);

@@ -4,5 +4,6 @@
 #pragma once
 
 namespace course {
-[[noreturn]] void stop_with_thread_stacks();
+// From a signal handler pass true: only async-signal-safe calls are made then.
+[[noreturn]] void stop_with_thread_stacks(bool in_signal_handler = false);
 }
