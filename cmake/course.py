@@ -364,11 +364,34 @@ WAIT_KINDS = [(("pthread_cond_wait", "pthread_cond_timedwait", "pthread_cond_clo
               (("latch", "barrier", "atomic_wait", "__atomic_wait", "futex"), "waits (latch, barrier or atomic)")]
 
 
+def strip_long_templates(name, keep=20):
+    """'within<drain<Channel<int> >(...)::{lambda()#2}>' -> 'within<…>': long template
+    argument lists say little to a reader; short ones (Channel<int>) stay."""
+    out, depth, start = [], 0, 0
+    for i, ch in enumerate(name):
+        if ch == "<" and not name[max(0, i - 8):i].endswith("operator"):
+            if depth == 0:
+                start = len(out)
+            depth += 1
+        out.append(ch)
+        if ch == ">" and depth > 0:
+            depth -= 1
+            if depth == 0 and len(out) - start > keep:
+                out[start:] = list("<…>")
+    return "".join(out)
+
+
 def short_function(name):
     if name.startswith(("C_A_T_C_H_T_E_S_T", "CATCH2_INTERNAL_TEST_")):   # Catch2 2, 3
         return "the test case"
+    if name.startswith("_Z"):   # a symbol gdb could not demangle: a lambda's, usually
+        return "a lambda"
     name = name.replace("(anonymous namespace)::", "")
     name = re.sub(r"^course::\w+::", "", name)
+    name = strip_long_templates(name)
+    lam = re.match(r"^(.*?)(?:\(.*?\))?(?: const)?::\{lambda\(.*$", name)   # X(...)::{lambda()#2}::operator()
+    if lam:
+        return "a lambda in " + short_function(lam.group(1))
     if name.endswith(")") and not name.endswith("()"):   # drop a long parameter list
         depth = 0
         for i in range(len(name) - 1, -1, -1):
@@ -406,6 +429,10 @@ def hang_threads(output, own_dirs):
     for number, funcs, own in threads:
         top = funcs[:10]
         kind = next((label for keys, label in WAIT_KINDS if any(k in f for f in top for k in keys)), "runs")
+        if any("stop_with_thread_stacks" in f for f in funcs):
+            # The thread that gave up waiting and printed the stacks: only its test frames matter.
+            kind = "is the test, which stopped waiting,"
+            own = [f for f in own if not f[1].endswith((".hpp", ".h"))]
         result.append((number, kind, own))
     return result
 

@@ -112,6 +112,22 @@ class SanitizerReports(unittest.TestCase):
         self.assertIn("same memory", course.sanitizer_meaning(headline))
 
 
+class FunctionNames(unittest.TestCase):
+    def test_short_names_a_student_can_read(self):
+        cases = {
+            "course::channels::Channel<int>::pop": "Channel<int>::pop",
+            "C_A_T_C_H_T_E_S_T_12": "the test case",
+            "CATCH2_INTERNAL_TEST_4": "the test case",
+            "(anonymous namespace)::audit_then_transfer": "audit_then_transfer",
+            "course::tvp::parallel_sum(std::span<unsigned long const, 18446744073709551615ul>, unsigned int)":
+                "parallel_sum(…)",
+            "channel_test::drain<course::channels::Channel<int> >(course::channels::Channel<int>&)"
+            "::{lambda()#2}::operator()() const": "a lambda in channel_test::drain<…>",
+        }
+        for raw, short in cases.items():
+            self.assertEqual(course.short_function(raw), short)
+
+
 class Hints(unittest.TestCase):
     def test_every_topic_has_hints_and_no_readme_does(self):
         for topic in course.topics():
