@@ -2,6 +2,7 @@
 //
 //   course-datasets corpus [--records N] [--files N] [--seed N] [--out DIR] [--threads N]
 //   course-datasets broken [--out DIR]
+//   course-datasets zarr [--values N] [--chunk N] [--level N] [--out DIR]
 //
 // The first word picks the generator; each has its own function below.
 #include <algorithm>
@@ -17,6 +18,7 @@
 #include "datasets/broken.hpp"
 #include "datasets/corpus.hpp"
 #include "datasets/stocks.hpp"
+#include "datasets/zarr.hpp"
 
 namespace {
 
@@ -30,6 +32,9 @@ constexpr char usage[] =
     "           --threads: workers writing whole files, default one per core; same bytes)\n"
     "       course-datasets broken [--out DIR]\n"
     "           the broken fixtures for the loaders' tests (default datasets/broken)\n"
+    "       course-datasets zarr [--values N] [--chunk N] [--level N] [--out DIR]\n"
+    "           a Zarr v2 store of float64 0..N-1 in zlib chunks (topic 06; default 6443 values,\n"
+    "           5 per chunk = 1289 chunks, level 1, into datasets/cache/arange.zarr)\n"
     "       course-datasets stocks [--tickers N] [--days N] [--seed N] --out DIR\n"
     "           daily-stock JSON lines <ticker>.json + MANIFEST.json with a planted pair\n"
     "           (default 20 tickers x 1000 days, seed 1)\n"
@@ -108,6 +113,25 @@ int broken_command(const std::vector<std::string>& args) {
     return 0;
 }
 
+int zarr_command(const std::vector<std::string>& args) {
+    auto options = parse_options(args, {"values", "chunk", "level", "out"});
+    ZarrOptions zarr{.values = number(options, "values", 6443),
+                     .chunk = number(options, "chunk", 5),
+                     .level = int(number(options, "level", 1))};
+    fs::path out = options.count("out") ? fs::path(options["out"]) : default_zarr_dir(zarr);
+    course::Stopwatch watch;
+    auto keys = write_zarr_store(out, zarr);
+    std::uintmax_t bytes = 0;
+    for (const auto& key : keys) bytes += fs::file_size(out / key);
+    std::printf("wrote %s: .zarray and %zu chunks (\"0\" .. \"%s\"), %zu float64 values, %ju bytes of chunks "
+                "(%.1f per chunk), in %.2f s\n",
+                out.c_str(), keys.size(), keys.back().c_str(), zarr.values, bytes, double(bytes) / double(keys.size()),
+                watch.seconds());
+    std::printf("serve it: ./course serve --files-dir %s  then GET /files/%s/{i}\n", out.parent_path().c_str(),
+                out.filename().c_str());
+    return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -121,6 +145,7 @@ int main(int argc, char** argv) {
     try {
         if (command == "corpus") return corpus_command(args);
         if (command == "broken") return broken_command(args);
+        if (command == "zarr") return zarr_command(args);
         if (command == "stocks") return stocks_main(argc - 1, argv + 1);   // argv[1] is "stocks"
         std::fprintf(stderr, "course-datasets: unknown generator '%s'\n%s", command.c_str(), usage);
         return 2;

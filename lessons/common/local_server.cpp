@@ -14,6 +14,8 @@
 #include <charconv>
 #include <filesystem>
 #include <iostream>
+#include <map>
+#include <mutex>
 #include <optional>
 #include <stdexcept>
 #include <string_view>
@@ -103,6 +105,8 @@ struct ServerState {
     ServerOptions options;
     fs::path files_root;  // canonical form of options.files_dir, or empty
     Counters counters;
+    std::mutex flaky_mutex;                         // guards flaky
+    std::map<std::string, std::uint64_t> flaky;     // requests seen per /flaky/{key}
 };
 
 // ---------------------------------------------------------------- responses
@@ -221,7 +225,7 @@ http::message_generator serve_file(const Request& req, std::string_view encoded_
 // Answers one request (not /stats) by its path. A coroutine because /delay waits.
 // (Taking req by reference is safe only because the caller co_awaits this at once, so
 // the caller's frame, which owns req, outlives ours. A detached coroutine takes copies.)
-awaitable<http::message_generator> route(const Request& req, std::uint64_t id, const ServerState& state) {
+awaitable<http::message_generator> route(const Request& req, std::uint64_t id, ServerState& state) {
     std::string_view target = req.target();
     std::string_view path = target.substr(0, target.find('?'));
     std::string_view query = path.size() < target.size() ? target.substr(path.size() + 1) : "";
@@ -262,11 +266,41 @@ awaitable<http::message_generator> route(const Request& req, std::uint64_t id, c
         res.prepare_payload();
         co_return finish(std::move(res), req);
     }
+    if (auto key = after("/flaky/")) {
+        auto fail_text = query_value(query, "fail");
+        auto fail = fail_text ? parse_number(*fail_text) : std::optional<std::uint64_t>(0);
+        auto retry_text = query_value(query, "retry_after");
+        bool send_retry_after = !retry_text || *retry_text != "none";
+        auto retry_after = retry_text && send_retry_after ? parse_number(*retry_text) : std::optional<std::uint64_t>(0);
+        if (key->empty() || !fail || !retry_after || *retry_after > 3600)
+            co_return bad("use /flaky/{key}?fail={K}&retry_after={0..3600|none}");
+        std::uint64_t seen = 0;
+        {
+            std::lock_guard lock(state.flaky_mutex);
+            seen = ++state.flaky[std::string(*key)];
+        }
+        if (seen <= *fail) {
+            auto res = error_response(req, http::status::service_unavailable,
+                                      "flaky " + std::string(*key) + ": failure " + std::to_string(seen) + " of " +
+                                          std::to_string(*fail));
+            if (send_retry_after) res.set(http::field::retry_after, std::to_string(*retry_after));
+            co_return finish(std::move(res), req);
+        }
+        co_return finish(text_response(req, http::status::ok, "ok " + std::string(*key) + " after " +
+                                                                    std::to_string(*fail) + " failures\n"),
+                         req);
+    }
     if (auto name = after("/files/")) co_return serve_file(req, *name, state);
     co_return finish(error_response(req, http::status::not_found, "no such endpoint"), req);
 }
 
-nlohmann::json stats_json(const Counters& c) {
+nlohmann::json stats_json(ServerState& state) {
+    const Counters& c = state.counters;
+    nlohmann::json flaky = nlohmann::json::object();
+    {
+        std::lock_guard lock(state.flaky_mutex);
+        for (const auto& [key, n] : state.flaky) flaky[key] = n;
+    }
     return {{"connections_opened", c.connections_opened.load()},
             {"connections_refused", c.connections_refused.load()},
             {"connections_open", c.connections_open.load()},
@@ -274,14 +308,15 @@ nlohmann::json stats_json(const Counters& c) {
             {"requests_served", c.requests_served.load()},
             {"requests_failed", c.requests_failed.load()},
             {"in_flight", c.in_flight.load()},
-            {"peak_in_flight", c.peak_in_flight.load()}};
+            {"peak_in_flight", c.peak_in_flight.load()},
+            {"flaky", flaky}};
 }
 
 // Everything one request goes through: counted in flight, delayed, maybe failed, routed.
 awaitable<http::message_generator> answer(const Request& req, bool first_on_connection, ServerState& state) {
     Counters& counters = state.counters;
     if (req.target() == "/stats")  // observing must not change what is observed
-        co_return finish(json_response(req, stats_json(counters)), req);
+        co_return finish(json_response(req, stats_json(state)), req);
     Gauge in_flight(counters.in_flight, counters.peak_in_flight);
     std::uint64_t id = counters.next_request_id++;
     co_await pause_for(state.options.latency + (first_on_connection ? state.options.connect_cost : 0ms));
@@ -412,7 +447,7 @@ struct LocalServer::Impl {
     std::uint16_t port = 0;
     std::vector<std::thread> threads;
 
-    explicit Impl(ServerOptions options) : state{std::move(options), {}, {}}, io(int(state.options.threads)) {
+    explicit Impl(ServerOptions options) : state{std::move(options), {}, {}, {}, {}}, io(int(state.options.threads)) {
         const ServerOptions& o = state.options;
         if (o.address != "127.0.0.1" && o.address != "localhost")
             throw std::invalid_argument("LocalServer: address '" + o.address +
@@ -479,6 +514,8 @@ ServerStats LocalServer::stats() const {
     s.requests_failed = c.requests_failed.load();
     s.in_flight = c.in_flight.load();
     s.peak_in_flight = c.peak_in_flight.load();
+    std::lock_guard lock(impl_->state.flaky_mutex);
+    s.flaky = impl_->state.flaky;
     return s;
 }
 
@@ -490,6 +527,8 @@ void LocalServer::reset_stats() {
     c.requests_failed = 0;
     c.peak_connections_open = c.connections_open.load();
     c.peak_in_flight = c.in_flight.load();
+    std::lock_guard lock(impl_->state.flaky_mutex);
+    impl_->state.flaky.clear();
 }
 
 }  // namespace course

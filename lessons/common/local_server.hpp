@@ -15,6 +15,10 @@
 //   /chunk/{i}?size=N    the bytes chunk_bytes(i, N) (N defaults to 1024)
 //   /bytes/{n}           n deterministic bytes (chunk_bytes(0, n))
 //   /status/{code}       an empty response with that status (200..599)
+//   /flaky/{key}?fail=K  503 with "Retry-After: S" to the first K requests for that key,
+//                        then 200 with body "ok {key} after K failures"; S is the query's
+//                        retry_after (seconds, default 0; "none" sends no header). Counted
+//                        per key in ServerStats::flaky, so a test sees every retry.
 //   /files/{name}        a file of options.files_dir (no "..", no absolute paths, no
 //                        symlinks that leave the folder: 403)
 //   /stats               the counters as JSON (not counted, never delayed or failed)
@@ -27,6 +31,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 
@@ -56,6 +61,7 @@ struct ServerStats {
     std::uint64_t requests_failed = 0;      // of which 503 injected by failure_rate
     std::uint64_t in_flight = 0;            // requests read whose response is not yet sent
     std::uint64_t peak_in_flight = 0;
+    std::map<std::string, std::uint64_t> flaky;  // requests per /flaky/{key}, any answer
 };
 
 // The deterministic bytes of chunk `index`: the same index and size always give the same
@@ -79,7 +85,7 @@ public:
     const ServerOptions& options() const;
 
     ServerStats stats() const;
-    // Zeroes the counters; in_flight and connections_open keep counting what is open now
+    // Zeroes the counters (and forgets every /flaky key); in_flight and connections_open keep counting what is open now
     // (and become the new peaks).
     void reset_stats();
 

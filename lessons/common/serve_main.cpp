@@ -21,7 +21,7 @@ int main(int argc, char** argv) {
     long long latency_ms = 0, connect_cost_ms = 0;
     po::options_description described(
         "course-serve: a local HTTP server on 127.0.0.1 for the course's lessons\n"
-        "Endpoints: /delay/{ms} /chunk/{i}?size=N /bytes/{n} /status/{code} /files/{name} /stats\n"
+        "Endpoints: /delay/{ms} /chunk/{i}?size=N /bytes/{n} /status/{code} /flaky/{key}?fail=K /files/{name} /stats\n"
         "Options");
     described.add_options()
         ("help,h", "print this help and exit")

@@ -376,6 +376,36 @@ TEST_CASE("the same failure seed gives the same 503 pattern") {
     CHECK(failed < 90);
 }
 
+TEST_CASE("flaky answers 503 with Retry-After to the first K requests of a key, then 200") {
+    course::LocalServer server;
+    BlockingClient client(server.port());
+    for (int i = 1; i <= 2; ++i) {
+        auto res = client.get("/flaky/k?fail=2");
+        INFO("request " << i);
+        CHECK(res.result_int() == 503);
+        CHECK(res[http::field::retry_after] == "0");
+    }
+    auto ok = client.get("/flaky/k?fail=2");
+    CHECK(ok.result_int() == 200);
+    CHECK(ok.body() == "ok k after 2 failures\n");
+    CHECK(client.get("/flaky/k?fail=2").result_int() == 200);
+    // Keys count apart; retry_after sets the header, "none" leaves it out.
+    auto other = client.get("/flaky/other?fail=1&retry_after=3");
+    CHECK(other.result_int() == 503);
+    CHECK(other[http::field::retry_after] == "3");
+    auto bare = client.get("/flaky/bare?fail=1&retry_after=none");
+    CHECK(bare.result_int() == 503);
+    CHECK(bare.find(http::field::retry_after) == bare.end());
+    CHECK(client.get("/flaky/k?fail=x").result_int() == 400);
+
+    auto stats = server.stats();
+    CHECK(stats.flaky == std::map<std::string, std::uint64_t>{{"bare", 1}, {"k", 4}, {"other", 1}});
+    CHECK(nlohmann::json::parse(client.get("/stats").body())["flaky"]["k"] == 4);
+    server.reset_stats();
+    CHECK(server.stats().flaky.empty());
+    CHECK(client.get("/flaky/k?fail=1").result_int() == 503);  // forgotten: fails again
+}
+
 TEST_CASE("connections beyond max_connections get one 503 and are closed") {
     course::LocalServer server({.max_connections = 2});
     BlockingClient first(server.port()), second(server.port());
