@@ -419,6 +419,10 @@ awaitable<void> accept_connections(tcp::acceptor acceptor, ServerState& state) {
             asio::co_spawn(acceptor.get_executor(), refuse_connection(std::move(socket)), report_exception);
             continue;
         }
+        // No Nagle: a response written in two parts (headers, then a file body) must not
+        // wait for the client's delayed ACK before its second part goes out (~40 ms).
+        beast::error_code ignored;
+        socket.set_option(tcp::no_delay(true), ignored);
         // Counted here, not in the new coroutine: it may not run before the next accept.
         ++counters.connections_opened;
         Gauge open(counters.connections_open, counters.peak_connections_open);
