@@ -1,6 +1,6 @@
 // Sections 1 and 2: libcurl's easy interface, one blocking GET after another. First a new
 // handle per chunk, so every GET opens (and pays for) a new connection: the original
-// issue's 342 s, where fsspec made a new connection pool per chunk. Then one handle kept
+// material's 342 s, where fsspec made a new connection pool per chunk. Then one handle kept
 // for every chunk, so its connection is kept alive and reused: requests.Session's 98 s.
 //
 //   new handle per chunk:  conn 1 |c r|

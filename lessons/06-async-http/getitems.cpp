@@ -1,4 +1,4 @@
-// Section 6: getitems, the original issue's design question. zarr and its users call plain
+// Section 6: getitems, the original material's design question. zarr and its users call plain
 // blocking functions; the speed comes from many transfers in flight. So the store offers a
 // blocking API (getitems(keys), read_array()) over asynchronous internals: its own I/O
 // thread with a curl multi handle, and a separate compute pool that decompresses, so the

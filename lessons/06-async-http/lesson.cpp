@@ -20,7 +20,7 @@
 // 5. the same window with Beast on Asio coroutines. 6. getitems: a blocking API over
 // asynchronous internals, decompression on a compute pool. 7. failures: retries with
 // backoff and jitter. 8. waves vs a sliding window. 9. HTTP/2: every stream on one
-// connection. 10. the original issue's table, Python's, ours, and the real zarr.
+// connection. 10. the original material's table, Python's, ours, and the real zarr.
 #include <sys/resource.h>
 
 #include <cstdio>
@@ -72,7 +72,7 @@ int main(int argc, char** argv) {
         raise_open_files_limit();
         CurlGlobal curl;
 
-        // The store: 5 values per chunk, as in the original issue (6,443 values: 1,289 chunks,
+        // The store: 5 values per chunk, as in the original material (6,443 values: 1,289 chunks,
         // the last one padded); --chunks N makes 5 × N values. Written once into the cache.
         if (s.chunks != 0) s.zarr = {.values = 5 * s.chunks, .chunk = 5, .level = 1};
         else if (s.quick) s.zarr = {.values = 500, .chunk = 5, .level = 1};
@@ -92,7 +92,7 @@ int main(int argc, char** argv) {
                         s.stats_url.empty() ? "n/a (no /stats)" : s.stats_url.c_str());
         }
         std::printf("  latency %d ms per request, connect cost %d ms more for the first request on a connection%s\n"
-                    "  (the original issue's ratio: there a new connection cost about 2.5x a request on a kept one)\n",
+                    "  (the original material's ratio: there a new connection cost about 2.5x a request on a kept one)\n",
                     s.latency_ms, s.connect_cost_ms,
                     s.server ? "" : "\n  (--url: the server sets them; these values only make the bounds)");
         std::printf("store: %s\n  %zu float64 (0 .. %zu) in %zu chunks of %zu values, zlib level 1; limit %zu\n",

@@ -8,8 +8,8 @@
 //                   │ moves every        └ adds the next transfers: all at once (section 3),
 //                   │ transfer a step      or only while fewer than `limit` run (section 4)
 //
-// Section 3 adds all 1,289 at once: aiohttp's asyncio.gather of the original issue. Section
-// 4 limits them to 10 (the issue's proposal) and 64, in the two ways curl allows.
+// Section 3 adds all 1,289 at once: aiohttp's asyncio.gather of the original material. Section
+// 4 limits them to 10 (the original material's proposal) and 64, in the two ways curl allows.
 #include <algorithm>
 #include <cstdio>
 #include <thread>
