@@ -44,14 +44,7 @@ std::uint64_t hash_for(std::chrono::milliseconds duration) {
     return hash;
 }
 
-std::string human(double seconds) {
-    char buf[32];
-    if (seconds >= 1) std::snprintf(buf, sizeof buf, "%.2f s", seconds);
-    else if (seconds >= 1e-3) std::snprintf(buf, sizeof buf, "%.1f ms", seconds * 1e3);
-    else if (seconds >= 1e-6) std::snprintf(buf, sizeof buf, "%.1f us", seconds * 1e6);
-    else std::snprintf(buf, sizeof buf, "%.0f ns", seconds * 1e9);
-    return buf;
-}
+std::string human(double seconds) { return course::format_duration(seconds); }
 
 bool sanitized_build() {
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)

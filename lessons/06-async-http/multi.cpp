@@ -139,6 +139,16 @@ void limits_section(course::Lesson& lesson, Settings& s) {
     std::vector<Seen> seen;
     std::size_t out_of_order = 0;   // of the first 100 transfers curl started, keys >= 100
 
+    // One row of the table (with the server's counters) and one line of CPU figures.
+    auto record = [&](const std::string& variant, double seconds, double bound, const Counters& counters,
+                      double client_cpu, double process_cpu) {
+        auto& row = table.add({.variant = variant, .n = n, .seconds = seconds, .bound_seconds = bound,
+                               .bound = "n/lim*lat+conn", .workers = 1, .ok = true});
+        if (counters.peak_in_flight) row.extra["peak_in_flight"] = *counters.peak_in_flight;
+        if (counters.connections_opened) row.extra["connections_opened"] = *counters.connections_opened;
+        seen.push_back({variant, counters, client_cpu, process_cpu});
+    };
+
     for (std::size_t limit : limits) {
         double bound = window_bound(n, limit, s.latency(), s.connect_cost());
         std::string variant = "MAX_TOTAL_CONNECTIONS=" + std::to_string(limit) + ", all added";
@@ -155,11 +165,7 @@ void limits_section(course::Lesson& lesson, Settings& s) {
             double client_cpu = thread_cpu_seconds() - cpu0, process_cpu = process_cpu_seconds() - process0;
             auto counters = probe.read();
             assemble_and_verify(s.store, transfers, "section 4 (" + variant + ")");
-            auto& row = table.add({.variant = variant, .n = n, .seconds = seconds, .bound_seconds = bound,
-                                   .bound = "n/lim*lat+conn", .workers = 1, .ok = true});
-            if (counters.peak_in_flight) row.extra["peak_in_flight"] = *counters.peak_in_flight;
-            if (counters.connections_opened) row.extra["connections_opened"] = *counters.connections_opened;
-            seen.push_back({variant, counters, client_cpu, process_cpu});
+            record(variant, seconds, bound, counters, client_cpu, process_cpu);
             if (!timeline) {
                 // In the order curl started them, which is not the order they were added.
                 std::vector<const Transfer*> by_start;
@@ -184,11 +190,7 @@ void limits_section(course::Lesson& lesson, Settings& s) {
             double client_cpu = thread_cpu_seconds() - cpu0, process_cpu = process_cpu_seconds() - process0;
             auto counters = probe.read();
             verify_results(s.store, results, "section 4 (" + variant + ")");
-            auto& row = table.add({.variant = variant, .n = n, .seconds = seconds, .bound_seconds = bound,
-                                   .bound = "n/lim*lat+conn", .workers = 1, .ok = true});
-            if (counters.peak_in_flight) row.extra["peak_in_flight"] = *counters.peak_in_flight;
-            if (counters.connections_opened) row.extra["connections_opened"] = *counters.connections_opened;
-            seen.push_back({variant, counters, client_cpu, process_cpu});
+            record(variant, seconds, bound, counters, client_cpu, process_cpu);
             if (limit == s.limit) {
                 s.figures.limit_window = seconds;
                 s.figures.limit_window_bound = bound;

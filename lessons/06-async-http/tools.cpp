@@ -431,14 +431,7 @@ double process_run_queue_seconds() {
     return total;
 }
 
-std::string human(double seconds) {
-    char buf[32];
-    if (seconds >= 1) std::snprintf(buf, sizeof buf, "%.2f s", seconds);
-    else if (seconds >= 1e-3) std::snprintf(buf, sizeof buf, "%.1f ms", seconds * 1e3);
-    else if (seconds >= 1e-6) std::snprintf(buf, sizeof buf, "%.1f us", seconds * 1e6);
-    else std::snprintf(buf, sizeof buf, "%.0f ns", seconds * 1e9);
-    return buf;
-}
+std::string human(double seconds) { return course::format_duration(seconds); }
 
 double seconds_between(Clock::time_point a, Clock::time_point b) { return std::chrono::duration<double>(b - a).count(); }
 

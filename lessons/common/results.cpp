@@ -38,6 +38,15 @@ std::string format_seconds(double s) {
     return buf;
 }
 
+std::string format_duration(double seconds) {
+    char buf[32];
+    if (seconds >= 1) std::snprintf(buf, sizeof buf, "%.2f s", seconds);
+    else if (seconds >= 1e-3) std::snprintf(buf, sizeof buf, "%.1f ms", seconds * 1e3);
+    else if (seconds >= 1e-6) std::snprintf(buf, sizeof buf, "%.1f us", seconds * 1e6);
+    else std::snprintf(buf, sizeof buf, "%.0f ns", seconds * 1e9);
+    return buf;
+}
+
 std::string format_percent(double fraction) {
     char buf[32];
     std::snprintf(buf, sizeof buf, "%.0f %%", fraction * 100.0);

@@ -51,6 +51,8 @@ private:
 // Human formatting shared by tables: "0.0123 s" style seconds, "87 %".
 std::string format_seconds(double seconds);
 std::string format_percent(double fraction);
+// A duration for prose, in the unit that reads best: "1.24 s", "12.3 ms", "4.5 us", "80 ns".
+std::string format_duration(double seconds);
 
 // What the --json file says about the machine: {"cores": 2, "compiler": "g++ 12.2.0"}.
 nlohmann::json machine_json();

@@ -17,6 +17,8 @@
 #include <stdexcept>
 #include <string>
 #include <thread>
+#include <tuple>
+#include <utility>
 
 #include "common/local_server.hpp"
 #include "course_catch.hpp"
@@ -36,19 +38,22 @@ namespace http_test {
 
 // A socket bound to a loopback port but not listening: a connection to that port is
 // refused at once (RST), and no other program can take the port while this lives.
+// A TCP socket bound to 127.0.0.1 on a port the system picks; its descriptor and port.
+inline std::pair<int, std::uint16_t> bind_loopback(const char* who) {
+    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0)
+        throw std::runtime_error(std::string(who) + ": cannot bind a loopback port");
+    socklen_t size = sizeof address;
+    ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &size);
+    return {fd, ntohs(address.sin_port)};
+}
+
 class RefusingPort {
 public:
-    RefusingPort() {
-        fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
-        sockaddr_in address{};
-        address.sin_family = AF_INET;
-        address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        if (fd_ < 0 || ::bind(fd_, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0)
-            throw std::runtime_error("RefusingPort: cannot bind");
-        socklen_t size = sizeof address;
-        ::getsockname(fd_, reinterpret_cast<sockaddr*>(&address), &size);
-        port_ = ntohs(address.sin_port);
-    }
+    RefusingPort() { std::tie(fd_, port_) = bind_loopback("RefusingPort"); }
     ~RefusingPort() { ::close(fd_); }
     RefusingPort(const RefusingPort&) = delete;
     RefusingPort& operator=(const RefusingPort&) = delete;
@@ -65,16 +70,8 @@ private:
 class HangUpServer {
 public:
     HangUpServer() {
-        fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
-        sockaddr_in address{};
-        address.sin_family = AF_INET;
-        address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        if (fd_ < 0 || ::bind(fd_, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0 ||
-            ::listen(fd_, 64) != 0)
-            throw std::runtime_error("HangUpServer: cannot listen");
-        socklen_t size = sizeof address;
-        ::getsockname(fd_, reinterpret_cast<sockaddr*>(&address), &size);
-        port_ = ntohs(address.sin_port);
+        std::tie(fd_, port_) = bind_loopback("HangUpServer");
+        if (::listen(fd_, 64) != 0) throw std::runtime_error("HangUpServer: cannot listen");
         thread_ = std::thread([this] {
             while (!stop_) {
                 pollfd p{fd_, POLLIN, 0};
