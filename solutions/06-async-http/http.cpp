@@ -180,6 +180,10 @@ Multi new_multi(std::size_t limit) {
     // Belt and braces: the window already keeps at most `limit` transfers, and so at
     // most `limit` connections busy; this also caps the connections curl may open.
     curl_multi_setopt(multi.get(), CURLMOPT_MAX_TOTAL_CONNECTIONS, long(limit));
+    // Keep `limit` idle connections. By default curl keeps 4 per easy handle *added*,
+    // and between two transfers a window may have few or none added: curl 8 then closes
+    // the connections it was about to reuse.
+    curl_multi_setopt(multi.get(), CURLMOPT_MAXCONNECTS, long(limit));
     return multi;
 }
 
