@@ -7,6 +7,7 @@
 #include <mutex>
 #include <stdexcept>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 namespace course::mapreduce {
@@ -56,7 +57,7 @@ Output<K, V> map_reduce(const std::vector<Input>& inputs, Mapper mapper, Reducer
     std::vector<std::vector<Pairs>> buckets(inputs.size(), std::vector<Pairs>(R));
     detail::run_tasks(inputs.size(), options.workers, out.threads, [&](std::size_t i) {
         if (options.combiner) {  // reduce this task's pairs per key before they cross
-            std::map<K, V> combined;
+            std::unordered_map<K, V> combined;  // partition_of hashes K already
             mapper(inputs[i], Emit<K, V>([&](const K& key, V value) {
                        auto [at, fresh] = combined.try_emplace(key, value);
                        if (!fresh) at->second = reducer(std::move(at->second), std::move(value));
