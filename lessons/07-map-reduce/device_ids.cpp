@@ -1,5 +1,5 @@
-// Section 1: the seed's experiment. Twelve million device ids, each the hex SHA-1 of the
-// text of a random version-4 UUID, counted by their first hex digit. In the seed: 57 s in
+// Section 1: the original material's experiment. Twelve million device ids, each the hex SHA-1 of the
+// text of a random version-4 UUID, counted by their first hex digit. In the original material: 57 s in
 // one Python process.
 //
 //   one id:  (seed, index) --splitmix64--> 16 bytes --RFC 4122--> "1b4e28ba-2fa1-41d2-883f-0016d3cca427"
@@ -27,13 +27,13 @@ namespace {
 
 using namespace std::chrono_literals;
 
-// The seed's figures for 12 M ids: its notebook (Python, one process, a 12-core machine),
-// and the seed's gen_device_ids run on a 2-core machine of this kind (python_device_ids.py
+// The original material's figures for 12 M ids: its notebook (Python, one process, a 12-core machine),
+// and the original material's gen_device_ids run on a 2-core machine of this kind (python_device_ids.py
 // in this folder): one process, and a multiprocessing Pool(2) of two 6 M halves.
 constexpr std::uint64_t seed_n = 12'000'000;
 constexpr double seed_seconds = 57.4, python_serial = 62.7, python_pool2 = 30.5;
 
-// The seed's aggregation table: groupby('first') over samples of its 12 M ids, seconds,
+// The original material's aggregation table: groupby('first') over samples of its 12 M ids, seconds,
 // pandas in memory and Spark (sample + groupby + collect). -1: no such row.
 double seed_pandas(std::uint64_t n) {
     return n == 12'000'000 ? 2.354549 : n == 120'000 ? 0.030982 : n == 1'200 ? 0.002792 : n == 12 ? 0.001873 : -1;
@@ -130,7 +130,7 @@ Histogram on_processes(const Settings& s, std::uint64_t n, std::vector<ChildResu
 
 void print_counts_table(const Settings& s, const std::vector<Histogram>& counts,
                         const std::vector<double>& serial_seconds, const std::vector<double>& thread_seconds) {
-    std::printf("\n  The seed's table: ids by first hex digit (its groupby('first')), one column per N\n");
+    std::printf("\n  The original material's table: ids by first hex digit (its groupby('first')), one column per N\n");
     auto row = [&](const char* label, auto cell) {
         std::printf("  %-26s", label);
         for (std::size_t i = 0; i < s.ids.size(); ++i) std::printf("%12s", cell(i).c_str());
@@ -152,19 +152,19 @@ void print_counts_table(const Settings& s, const std::vector<Histogram>& counts,
     });
     auto seconds = [](double t) { return t < 0 ? std::string("-") : course::format_seconds(t); };
     std::printf("  seconds:\n");
-    row("seed: pandas groupby", [&](std::size_t i) { return seconds(seed_pandas(s.ids[i])); });
-    row("seed: Spark groupby", [&](std::size_t i) { return seconds(seed_spark(s.ids[i])); });
+    row("original: pandas groupby", [&](std::size_t i) { return seconds(seed_pandas(s.ids[i])); });
+    row("original: Spark groupby", [&](std::size_t i) { return seconds(seed_spark(s.ids[i])); });
     row("ours: serial, make+count", [&](std::size_t i) { return seconds(serial_seconds[i]); });
     std::string threads = "ours: " + std::to_string(s.workers) + " threads, make+count";
     row(threads.c_str(), [&](std::size_t i) { return seconds(thread_seconds[i]); });
-    std::printf("  (the seed's rows only count ids already in memory; ours make every id and count it. A\n"
+    std::printf("  (the original material's rows only count ids already in memory; ours make every id and count it. A\n"
                 "  random count of N/16 strays by about sqrt(N/16): 1 %% at 160,000 ids per digit.)\n");
 }
 
 }  // namespace
 
 void device_ids_section(course::Lesson& lesson, Settings& s) {
-    lesson.section("1. Device ids, the seed's experiment: sha1(str(uuid4())) counted by first digit");
+    lesson.section("1. Device ids, the original material's experiment: sha1(str(uuid4())) counted by first digit");
     lesson.say("An id is the lowercase hex SHA-1 (OpenSSL EVP) of a version-4 UUID's text. The UUID is 16 bytes");
     lesson.say("from splitmix64 of (seed, index), formatted by the RFC 4122 rules (not Boost.UUID's random_generator,");
     lesson.say("whose ids cannot be made again from a seed and an index), so any worker count makes the same ids.");
@@ -223,7 +223,7 @@ void device_ids_section(course::Lesson& lesson, Settings& s) {
                     "  look the digest up again for every id? The processes row hashes with a fetched digest.\n",
                     human(costs.sha1_lookup).c_str());
 
-    // The seed, the seed's code here, and ours, at 12 M ids. (Python's time per id grows with
+    // The original material, the original material's code here, and ours, at 12 M ids. (Python's time per id grows with
     // N, a list of 12 M strings strains its memory, so the figures are not scaled to other N.)
     if (n == seed_n) {
         std::printf("\n  12,000,000 ids                                      seconds   ours faster by\n");
@@ -231,15 +231,15 @@ void device_ids_section(course::Lesson& lesson, Settings& s) {
             std::printf("  %-46s %9s %10s\n", who.c_str(), course::format_seconds(seconds).c_str(),
                         python > 0 ? times_x(python / seconds).c_str() : "");
         };
-        line("seed: Python, one process (12-core machine)", seed_seconds, 0);
-        line("seed's code here: Python, one process", python_serial, 0);
-        line("seed's code here: Python, Pool(2)", python_pool2, 0);
+        line("original: Python, one process (12-core machine)", seed_seconds, 0);
+        line("original's code here: Python, one process", python_serial, 0);
+        line("original's code here: Python, Pool(2)", python_pool2, 0);
         line("ours: serial", largest_serial, python_serial);
         line("ours: " + std::to_string(s.workers) + " threads", largest_threads, python_pool2);
         line("ours: " + std::to_string(s.workers) + " processes", largest_processes, python_pool2);
         lesson.say("  (each of ours beside the Python line of the same worker count: one process, or Pool(2))");
     } else {
-        lesson.say("  (the seed's 12 M figures, 57.4 s in its Python and 62.7 s for its code here, are compared\n"
+        lesson.say("  (the original material's 12 M figures, 57.4 s in its Python and 62.7 s for its code here, are compared\n"
                    "  in a run whose largest N is 12,000,000: the default run)");
     }
 

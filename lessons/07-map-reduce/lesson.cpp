@@ -16,12 +16,12 @@
 //     worker 4242 dies (SIGKILL) ──▶ its pipe closes, waitpid says how ──▶ "map 3 1" to another worker
 //     the first completion of a task is the one counted: a late duplicate is ignored
 //
-// Sections: 1. the seed's device ids (SHA-1 of UUIDs), serially, on threads, on processes,
-// beside the SHA-1 bound and the seed's Python. 2. a word count made visible: the shuffle's
+// Sections: 1. the original material's device ids (SHA-1 of UUIDs), serially, on threads, on processes,
+// beside the SHA-1 bound and the original material's Python. 2. a word count made visible: the shuffle's
 // bytes with and without a combiner, the top 20 words, equal to a serial count. 3. threads
 // vs processes, stage by stage (map, shuffle write, shuffle read, reduce). 4. scaling and
 // Amdahl's law. 5. failures: a worker killed in a map task and in a reduce task; a
-// straggler with and without backup tasks. 6. the seed's Spark observations in our terms.
+// straggler with and without backup tasks. 6. the original material's Spark observations in our terms.
 #include <sys/wait.h>
 
 #include <iostream>

@@ -1,11 +1,11 @@
-"""The seed's device ids in Python, for the figures lesson 07 quotes beside its own.
+"""The original material's device ids in Python, for the figures lesson 07 quotes beside its own.
 
-The seed's gen_device_ids, unchanged: sha1(str(uuid4())) for `count` ids. Run once in one
+The original material's gen_device_ids, unchanged: sha1(str(uuid4())) for `count` ids. Run once in one
 process, then as two halves on a multiprocessing Pool(2), and timed (wall clock, the ids
 made and returned; the Pool's start included). Then the ids counted by first character,
-as the seed's groupby('first') does, with collections.Counter.
+as the original material's groupby('first') does, with collections.Counter.
 
-    python3 python_device_ids.py            # 12,000,000 ids, as the seed (about 95 s on 2 cores)
+    python3 python_device_ids.py            # 12,000,000 ids, as the original (about 95 s on 2 cores)
     python3 python_device_ids.py 1200000    # a tenth
 """
 import sys

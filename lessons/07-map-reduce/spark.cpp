@@ -1,4 +1,4 @@
-// Section 6: the seed's Spark observations in our terms. Its local[12] Spark made the 12 M
+// Section 6: the original material's Spark observations in our terms. Its local[12] Spark made the 12 M
 // ids as 12 tasks of 1 M (counts = [1_000_000] * 12), and:
 //
 //   parallelize(counts).flatMap(mapper)   0.19 s   nothing ran: a plan was built (lazy)
@@ -74,7 +74,7 @@ struct EmptyFiles {
 }  // namespace
 
 void spark_section(course::Lesson& lesson, Settings& s) {
-    lesson.section("6. The seed's Spark observations in our terms: schedule, take(10), count()");
+    lesson.section("6. The original material's Spark observations in our terms: schedule, take(10), count()");
     const std::uint64_t n = s.ids.back();
     const unsigned w = s.workers;
     course::ResultTable table("spark-in-our-terms");
@@ -103,7 +103,7 @@ void spark_section(course::Lesson& lesson, Settings& s) {
     cost("schedule: start workers, 2 tasks", 2, t_one, w);
     cost("schedule: empty tasks on processes", process_tasks + 1, t_many, w);
 
-    // The seed's plan: 12 tasks of n/12 ids.
+    // The original material's plan: 12 tasks of n/12 ids.
     std::vector<IdTask> tasks;
     double t_plan = course::time_seconds([&] { tasks = plan(n, 12); });
     std::vector<std::string> first_ten;
@@ -146,7 +146,7 @@ void spark_section(course::Lesson& lesson, Settings& s) {
                 "  processes (a command over a pipe, an empty output file written and renamed, a reply, the\n"
                 "  coordinator's poll); starting %u workers and running 2 tasks: %s.\n",
                 human(per_thread_task).c_str(), human(per_process_task).c_str(), w, human(t_one).c_str());
-    std::printf("\n  %-36s %12s %12s\n", "", "seed (Spark)", "ours");
+    std::printf("\n  %-36s %12s %12s\n", "", "original (Spark)", "ours");
     auto line = [](const char* what, double seed, double ours) {
         std::printf("  %-36s %12s %12s\n", what, human(seed).c_str(), human(ours).c_str());
     };
@@ -155,13 +155,13 @@ void spark_section(course::Lesson& lesson, Settings& s) {
     line("take(10), the whole first task", spark_take, t_first_task);
     line(("count() of " + thousands(n) + " ids").c_str(), spark_count, t_count);
     line("count() of what is in memory", pandas_count, t_kept);
-    std::printf("  (the seed: Spark local[12] on 12 M ids, pandas for the last line; ours: N = %s)\n",
+    std::printf("  (the original: Spark local[12] on 12 M ids, pandas for the last line; ours: N = %s)\n",
                 thousands(n).c_str());
     lesson.say("  Scheduling is cheap: a plan is a list of ranges. take(10) is cheap when the path is lazy all the");
     lesson.say("  way down: Spark's stopped after its first task, a million ids, where ours stops after ten.");
     lesson.say("  count() must make every id, unless something kept the result: Spark recomputed all 12 M");
     lesson.say("  (16.7 s), pandas only counted rows it already held (0.4 s).");
-    std::printf("  the first ids, as the seed printed them:\n");
+    std::printf("  the first ids, as the original printed them:\n");
     for (std::size_t i = 0; i < std::min<std::size_t>(3, first_ten.size()); ++i)
         std::printf("    ('%s',)\n", first_ten[i].c_str());
 }
