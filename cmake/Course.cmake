@@ -1,5 +1,5 @@
 # course_topic(NN-name [LIBRARIES lib...] [LESSON_LIBRARIES lib...] [SMOKE_ARGS arg...]
-#              [TIMEOUT seconds])
+#              [TIMEOUT seconds] [MPI])
 #
 # LIBRARIES link to the topic's solution and exercise (and so to its tests and lesson);
 # LESSON_LIBRARIES only to the lesson (e.g. Boost.Fiber for a comparison the API does
@@ -20,6 +20,10 @@
 #   01-functional/stub-check/<case>  label stub-check  must FAIL on the shipped stub
 #   01-functional/lesson-smoke       label lesson-smoke  the lesson with --quick
 #
+# MPI (topic 09): the tests and the lesson run on MPI ranks through build/course-mpirun.
+# Each case is a CTest entry per rank count, "<case> [N ranks]" for N = 1, 2, 3, 4
+# (PROCESSORS N, so `ctest -j` does not overbook, and label mpi); stub-check uses 2 ranks.
+#
 # Editing one exercise file rebuilds only that exercise's library and test program.
 # The hang watchdog fires this many seconds into a test case: 15 s before the TIMEOUT
 # (time for gdb to attach and print), at least half the timeout.
@@ -33,7 +37,7 @@ function(course_hang_seconds out timeout)
 endfunction()
 
 function(course_topic name)
-  cmake_parse_arguments(T "" "TIMEOUT" "LIBRARIES;LESSON_LIBRARIES;SMOKE_ARGS" ${ARGN})
+  cmake_parse_arguments(T "MPI" "TIMEOUT" "LIBRARIES;LESSON_LIBRARIES;SMOKE_ARGS" ${ARGN})
   if(NOT T_TIMEOUT)
     set(T_TIMEOUT ${COURSE_TEST_TIMEOUT})
   endif()
@@ -79,9 +83,16 @@ function(course_topic name)
 
   # The tests, compiled once against each implementation.
   file(GLOB test_sources CONFIGURE_DEPENDS "${root}/tests/${name}/*.cpp")
+  set(test_main course_test_main)
+  if(T_MPI)
+    set(test_main course_mpi_test_main)
+  endif()
   foreach(kind solution exercise)
     add_executable(${name}-tests-${kind} ${test_sources})
-    target_link_libraries(${name}-tests-${kind} PRIVATE ${name}-${kind} course_test_main course_warnings)
+    target_link_libraries(${name}-tests-${kind} PRIVATE ${name}-${kind} ${test_main} course_warnings)
+    if(T_MPI)
+      set_property(TARGET ${name}-tests-${kind} PROPERTY CROSSCOMPILING_EMULATOR "${CMAKE_BINARY_DIR}/course-mpirun")
+    endif()
   endforeach()
   set_property(TARGET ${name}-tests-exercise PROPERTY COURSE_STUB ON)
 
@@ -90,6 +101,9 @@ function(course_topic name)
   # is reported with where each thread waits instead of a bare "timeout".
   course_hang_seconds(hang ${T_TIMEOUT})
   set(props TIMEOUT ${T_TIMEOUT} ENVIRONMENT COURSE_HANG_SECONDS=${hang})
+  if(T_MPI)
+    course_mpi_tests(${name} ${T_TIMEOUT} ${hang})
+  else()
   catch_discover_tests(${name}-tests-solution
     TEST_PREFIX "${name}/solution/"
     PROPERTIES ${props} LABELS solution)
@@ -103,12 +117,46 @@ function(course_topic name)
     TEST_PREFIX "${name}/stub-check/"
     EXTRA_ARGS --durations no
     PROPERTIES ${props} LABELS stub-check WILL_FAIL TRUE)
+  endif()
 
   # The smoke test runs the lesson with --quick, then checks its --json and --trace files.
   add_test(NAME ${name}/lesson-smoke
            COMMAND ${CMAKE_COMMAND}
                    -D "LESSON=$<TARGET_FILE:${name}-lesson>" -D "TOPIC=${name}"
                    -D "OUT=${CMAKE_BINARY_DIR}/smoke" -D "ARGS=${T_SMOKE_ARGS}"
+                   -D "LAUNCHER=$<$<BOOL:${T_MPI}>:${CMAKE_BINARY_DIR}/course-mpirun>"
                    -P "${PROJECT_SOURCE_DIR}/cmake/SmokeLesson.cmake")
   set_tests_properties(${name}/lesson-smoke PROPERTIES TIMEOUT 300 LABELS lesson-smoke)
+endfunction()
+
+# Topic 09's CTest entries: every case on 1, 2, 3 and 4 ranks (an uneven count catches a
+# share that loses or repeats a file), through build/course-mpirun, labels solution (or
+# exercise, stub-check) and mpi; cmake/MpiTests.cmake writes them after each build.
+# `--ranks N` after the case name tells the launcher and the test main how many ranks.
+# Under ThreadSanitizer no entry is made: Open MPI's libraries are not instrumented and
+# its shared-memory transport synchronises through memory TSan cannot see (every case
+# would report races inside libmpi); the course's own threads are checked by 01-08.
+function(course_mpi_tests name timeout hang)
+  if(COURSE_SANITIZE STREQUAL "thread")
+    message(STATUS "${name}: MPI tests are not run under ThreadSanitizer (Open MPI is not instrumented)")
+    return()
+  endif()
+  foreach(entry "solution|solution|1:2:3:4|0" "exercise|exercise|1:2:3:4|0" "exercise|stub-check|2|1")
+    string(REPLACE "|" ";" parts "${entry}")
+    list(GET parts 0 kind)
+    list(GET parts 1 label)
+    list(GET parts 2 ranks)
+    list(GET parts 3 will_fail)
+    string(REPLACE ":" ";" ranks "${ranks}")
+    set(target ${name}-tests-${kind})
+    set(out "${CMAKE_CURRENT_BINARY_DIR}/${name}-${label}-mpi-tests.cmake")
+    string(REPLACE ";" "," ranks_arg "${ranks}")
+    add_custom_command(TARGET ${target} POST_BUILD
+      COMMAND "${CMAKE_COMMAND}" -D "EXE=$<TARGET_FILE:${target}>" -D "LAUNCHER=${CMAKE_BINARY_DIR}/course-mpirun"
+              -D "PREFIX=${name}/${label}/" -D "LABEL=${label}" -D "RANKS=${ranks_arg}" -D "TIMEOUT=${timeout}"
+              -D "HANG=${hang}" -D "WILL_FAIL=${will_fail}" -D "OUT=${out}"
+              -P "${PROJECT_SOURCE_DIR}/cmake/MpiTests.cmake"
+      VERBATIM)
+    set_property(DIRECTORY APPEND PROPERTY TEST_INCLUDE_FILES "${out}")
+  endforeach()
 endfunction()

@@ -1,10 +1,15 @@
 # Runs one lesson with --quick --json --trace and checks both files against the
 # schema of CONVENTIONS.md. Called by each topic's lesson-smoke test:
-#   cmake -D LESSON=path -D TOPIC=NN-name -D OUT=dir [-D ARGS=a;b] -P SmokeLesson.cmake
+#   cmake -D LESSON=path -D TOPIC=NN-name -D OUT=dir [-D ARGS=a;b] [-D LAUNCHER=course-mpirun]
+#         -P SmokeLesson.cmake
+# (LAUNCHER: topic 09 runs its lesson on two MPI ranks through build/course-mpirun.)
 set(json "${OUT}/${TOPIC}.json")
 set(trace "${OUT}/${TOPIC}.trace.json")
 file(REMOVE "${json}" "${trace}")
-execute_process(COMMAND "${LESSON}" --quick --json "${json}" --trace "${trace}" ${ARGS}
+if(LAUNCHER)
+  set(LAUNCHER "${LAUNCHER}" -n 2)
+endif()
+execute_process(COMMAND ${LAUNCHER} "${LESSON}" --quick --json "${json}" --trace "${trace}" ${ARGS}
                 RESULT_VARIABLE code)
 if(NOT code EQUAL 0)
   message(FATAL_ERROR "lesson ${TOPIC} --quick exited with ${code}")

@@ -1,0 +1,33 @@
+# Topic 09's CTest entries, written after each build of an MPI test program (the way
+# catch_discover_tests does it, but with two labels per entry, which its PROPERTIES
+# cannot carry): every Catch2 case once per rank count, run through build/course-mpirun.
+#
+#   cmake -D EXE=path -D LAUNCHER=path -D PREFIX=09-x/solution/ -D LABEL=solution
+#         -D RANKS=1,2,3,4 -D TIMEOUT=90 -D HANG=75 [-D WILL_FAIL=1] -D OUT=file -P MpiTests.cmake
+execute_process(COMMAND "${EXE}" --list-test-names-only OUTPUT_VARIABLE listing RESULT_VARIABLE code)
+if(NOT code EQUAL 0 AND listing STREQUAL "")
+  # Catch2 3 spells it differently.
+  execute_process(COMMAND "${EXE}" --list-tests --verbosity quiet OUTPUT_VARIABLE listing RESULT_VARIABLE code)
+endif()
+string(REPLACE "," ";" RANKS "${RANKS}")   # passed as 1,2,3,4
+string(REPLACE "\n" ";" names "${listing}")
+set(script "")
+foreach(name IN LISTS names)
+  string(STRIP "${name}" name)
+  if(name STREQUAL "")
+    continue()
+  endif()
+  # Catch2 reads a comma in a test spec as "or", brackets as tags: escape them.
+  string(REGEX REPLACE "([,\\[\\]])" "\\\\\\1" spec "${name}")
+  foreach(ranks IN LISTS RANKS)
+    set(test "${PREFIX}${name} [${ranks} ranks]")
+    string(APPEND script "add_test([==[${test}]==] \"${LAUNCHER}\" \"${EXE}\" [==[${spec}]==] --ranks ${ranks})\n")
+    string(APPEND script "set_tests_properties([==[${test}]==] PROPERTIES TIMEOUT ${TIMEOUT} PROCESSORS ${ranks}"
+                         " LABELS \"${LABEL};mpi\" ENVIRONMENT COURSE_HANG_SECONDS=${HANG}")
+    if(WILL_FAIL)
+      string(APPEND script " WILL_FAIL TRUE")
+    endif()
+    string(APPEND script ")\n")
+  endforeach()
+endforeach()
+file(WRITE "${OUT}" "${script}")
