@@ -5,7 +5,7 @@
 #   cmake -D EXE=path -D LAUNCHER=path -D PREFIX=09-x/solution/ -D LABEL=solution
 #         -D RANKS=1,2,3,4 -D TIMEOUT=90 -D HANG=75 [-D WILL_FAIL=1] -D OUT=file -P MpiTests.cmake
 execute_process(COMMAND "${EXE}" --list-test-names-only OUTPUT_VARIABLE listing RESULT_VARIABLE code)
-if(NOT code EQUAL 0 AND listing STREQUAL "")
+if(NOT code EQUAL 0)
   # Catch2 3 spells it differently.
   execute_process(COMMAND "${EXE}" --list-tests --verbosity quiet OUTPUT_VARIABLE listing RESULT_VARIABLE code)
 endif()
