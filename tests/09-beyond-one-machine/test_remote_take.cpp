@@ -1,15 +1,12 @@
 // Topic 09: remote_take on 1, 2, 3 and 4 ranks. Each case names the README rule it guards.
 #include <algorithm>
 #include <chrono>
-#include <fstream>
 #include <map>
 #include <random>
 #include <set>
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <unistd.h>
 
 #include "course_catch.hpp"
 #include "mpi_test_tools.hpp"
@@ -65,16 +62,6 @@ std::vector<fs::path> small_papers_corpus(const bmpi::communicator& comm, const 
     }
     comm.barrier();
     return files;
-}
-
-// Bytes a process has read with read() so far (/proc/PID/io, rchar).
-std::size_t bytes_read(long pid) {
-    std::ifstream io("/proc/" + std::to_string(pid) + "/io");
-    std::string key;
-    std::size_t value = 0;
-    while (io >> key >> value)
-        if (key == "rchar:") return value;
-    return 0;
 }
 
 // The most batches producers may send for take(n): the batches rank 0 credits before it
@@ -168,44 +155,70 @@ TEST_CASE("remote_take: take(10) stops every producer early") {
     every_rank_agrees(comm, v);
 }
 
-// Rule: a producer has at most `window` batches rank 0 has not credited. Here rank 0
-// comes late: it first watches the producers read their files (/proc/PID/io). A producer
-// that waits for credits stops after `window` batches and reads no further; one that
-// does not wait reads on (a megabyte within milliseconds), and then sends far more than
-// take(10) needs. The watch ends at the first megabyte or after 1.5 s: correct code
-// always takes the 1.5 s, no outcome depends on it.
-TEST_CASE("remote_take: a producer waits for credits when rank 0 is slow") {
+// Rule: a producer has at most `window` batches rank 0 has not credited. Here the test
+// itself is rank 0 (the protocol of mpi.hpp is all it needs): it receives `window`
+// batches from every producer and credits none. A producer that waits for credits sends
+// nothing more; one that does not sends its next batch within microseconds (four small
+// papers), so the test watches for one for up to 1.5 s, then sends the stop. Right code
+// always takes the 1.5 s; a wrong producer is caught when its extra batch arrives.
+TEST_CASE("remote_take: a producer waits for credits") {
     bmpi::communicator comm;
     SharedDir dir(comm);
     auto files = small_papers_corpus(comm, dir.path);
-    TakeOptions options{.batch = 4, .window = 2};
-    std::vector<long> pids;
-    bmpi::gather(comm, long(::getpid()), pids, 0);
-    std::vector<std::size_t> before;
-    if (comm.rank() == 0)
-        for (long pid : pids) before.push_back(bytes_read(pid));
-    comm.barrier();
-    std::size_t ran_ahead = 0;
-    if (comm.rank() == 0 && comm.size() > 1) {
-        auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(1500);
-        while (ran_ahead < (std::size_t(1) << 20) && std::chrono::steady_clock::now() < deadline) {
-            std::this_thread::sleep_for(std::chrono::milliseconds(5));
-            for (std::size_t r = 1; r < pids.size(); ++r)
-                ran_ahead = std::max(ran_ahead, bytes_read(pids[r]) - before[r]);
+    const TakeOptions options{.batch = 4, .window = 2};
+    if (comm.size() == 1) {   // no producer: rank 0 reads the files itself
+        auto got = on_rank(comm, "remote_take", [&] { return remote_take(files, comm, 10, options); });
+        every_rank_agrees(comm, same(std::size_t(10), got.size(), "papers"));
+        return;
+    }
+    if (comm.rank() != 0) {
+        on_rank(comm, "remote_take (on a producer)", [&] { return remote_take(files, comm, 10, options); });
+        every_rank_agrees(comm, "");
+        return;
+    }
+    using course::mpi::Tag;
+    const bmpi::communicator own(comm, bmpi::comm_duplicate);   // as remote_take does
+    std::vector<std::size_t> batches(std::size_t(comm.size()), 0);
+    std::vector<bool> done(std::size_t(comm.size()), false);
+    std::string v;
+    auto receive = [&](const bmpi::status& st) {
+        if (st.tag() == Tag::papers) {
+            std::vector<Paper> batch;
+            own.recv(st.source(), Tag::papers, batch);
+            ++batches[std::size_t(st.source())];
+        } else if (st.tag() == Tag::done) {
+            std::vector<LoadError> errors;
+            own.recv(st.source(), Tag::done, errors);
+            done[std::size_t(st.source())] = true;
+        } else {
+            own.recv(st.source(), st.tag());
+            v += "rank " + std::to_string(st.source()) + " sent a message with tag " + std::to_string(st.tag()) + "; ";
+        }
+    };
+    auto all_have_window = [&] {
+        for (int r = 1; r < comm.size(); ++r)
+            if (batches[std::size_t(r)] < options.window && !done[std::size_t(r)]) return false;
+        return true;
+    };
+    while (!all_have_window()) receive(own.probe(bmpi::any_source, bmpi::any_tag));
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(1500);
+    bool extra = false;
+    while (!extra && std::chrono::steady_clock::now() < deadline) {
+        if (auto st = own.iprobe(bmpi::any_source, Tag::papers)) {
+            receive(*st);
+            extra = true;
+        } else {
+            std::this_thread::sleep_for(std::chrono::milliseconds(2));
         }
     }
-    TakeReport report;
-    auto got = on_rank(comm, "remote_take", [&] { return remote_take(files, comm, 10, options, &report); });
-    auto sent = total_sent(comm, report);
-    std::string v;
-    if (comm.rank() == 0) {
-        v = same(std::size_t(10), got.size(), "papers on rank 0");
-        std::size_t bound = batch_bound(10, options, comm.size()) * options.batch;
-        if (comm.size() > 1 && sent > bound)
-            v += "; while rank 0 was away a producer read " + std::to_string(ran_ahead) + " bytes, and together they sent " +
-                 std::to_string(sent) + " papers (at most " + std::to_string(bound) +
-                 " with credits): does a producer wait when `window` batches are not credited?";
-    }
+    for (int r = 1; r < comm.size(); ++r) own.send(r, Tag::stop);
+    while (std::find(done.begin() + 1, done.end(), false) != done.end())
+        receive(own.probe(bmpi::any_source, bmpi::any_tag));
+    for (int r = 1; r < comm.size(); ++r)
+        if (batches[std::size_t(r)] != options.window)
+            v += "rank " + std::to_string(r) + " sent " + std::to_string(batches[std::size_t(r)]) +
+                 " batches while rank 0 credited none (window " + std::to_string(options.window) +
+                 "): a producer must wait for a credit when `window` batches are outstanding; ";
     every_rank_agrees(comm, v);
 }
 
