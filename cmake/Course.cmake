@@ -154,7 +154,7 @@ function(course_mpi_tests name timeout hang)
     add_custom_command(TARGET ${target} POST_BUILD
       COMMAND "${CMAKE_COMMAND}" -D "EXE=$<TARGET_FILE:${target}>" -D "LAUNCHER=${CMAKE_BINARY_DIR}/course-mpirun"
               -D "PREFIX=${name}/${label}/" -D "LABEL=${label}" -D "RANKS=${ranks_arg}" -D "TIMEOUT=${timeout}"
-              -D "HANG=${hang}" -D "WILL_FAIL=${will_fail}" -D "OUT=${out}"
+              -D "HANG=${hang}" -D "WILL_FAIL=${will_fail}" -D "CATCH_MAJOR=${Catch2_VERSION_MAJOR}" -D "OUT=${out}"
               -P "${PROJECT_SOURCE_DIR}/cmake/MpiTests.cmake"
       VERBATIM)
     # CTest reads the list only once the program is built (as catch_discover_tests does).

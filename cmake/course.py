@@ -339,11 +339,9 @@ def failure_blocks(output):
 
 def first_failure(case):
     """The first failing assertion of a case, whole; or what happened instead."""
-    blocks = failure_blocks(case.output)
-    if blocks:
-        return blocks[0]
     # Topic 09: a rank that met an exception printed "rank R of N: ... threw: ..." and
-    # aborted the job (MPI_Abort); Open MPI's own notice about the abort follows it.
+    # aborted the job (MPI_Abort); the other ranks were then stopped with SIGTERM, which
+    # Catch2 reports as their failure: the rank's own message is the one that matters.
     ranks = re.findall(r"^rank \d+ of \d+: .*", case.output, re.M)
     if ranks:
         first = ranks[0]
@@ -354,6 +352,9 @@ def first_failure(case):
         return first + more + "\nthe job was aborted so that no rank waits forever for this one"
     if "this case expects" in case.output and "MPI ranks" in case.output:
         return next(l for l in case.output.splitlines() if "this case expects" in l)
+    blocks = failure_blocks(case.output)
+    if blocks:
+        return blocks[0]
     if case.status == "Timeout":
         return "the test did not finish in time: a deadlock, or a wait that nobody wakes?"
     tail = [l for l in case.output.splitlines() if l.strip()][-8:]
