@@ -21,7 +21,7 @@
 #   01-functional/lesson-smoke       label lesson-smoke  the lesson with --quick
 #
 # MPI (topic 09): the tests and the lesson run on MPI ranks through build/course-mpirun.
-# Each case is a CTest entry per rank count, "<case> [N ranks]" for N = 1, 2, 3, 4
+# Each case is a CTest entry per rank count, "<case> [N ranks]" for N = 1 (".. [1 rank]"), 2, 3, 4
 # (PROCESSORS N, so `ctest -j` does not overbook, and label mpi); stub-check uses 2 ranks.
 #
 # Editing one exercise file rebuilds only that exercise's library and test program.
