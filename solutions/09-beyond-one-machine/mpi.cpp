@@ -167,7 +167,7 @@ std::vector<Paper> consume(const std::vector<fs::path>& files, const bmpi::commu
                            TakeReport& report) {
     const int size = comm.size();
     std::vector<Paper> taken;
-    std::vector<bool> finished(std::size_t(size), false), stop_sent(std::size_t(size), false);
+    std::vector<bool> stop_sent(std::size_t(size), false);
     int running = size - 1;
     std::vector<LoadError> failed;
     auto stop_everyone = [&] {
@@ -192,11 +192,13 @@ std::vector<Paper> consume(const std::vector<fs::path>& files, const bmpi::commu
             std::vector<LoadError> errors;
             comm.recv(from, Tag::done, errors);
             failed.insert(failed.end(), errors.begin(), errors.end());
-            finished[std::size_t(from)] = true;
             --running;
+            if (!stop_sent[std::size_t(from)]) {   // out of files: let it go now, not at the end
+                comm.send(from, Tag::stop);
+                stop_sent[std::size_t(from)] = true;
+            }
         }
     }
-    stop_everyone();   // producers that ran out of files wait for it
     // In the order of the files: file i was read by rank 1 + i % (size - 1).
     std::vector<LoadError> ordered;
     for (const auto& f : files)
