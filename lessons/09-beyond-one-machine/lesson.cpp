@@ -35,17 +35,7 @@
 #include "datasets/corpus.hpp"
 #include "parts.hpp"
 
-#if defined(__SANITIZE_ADDRESS__)
-// Open MPI keeps some of what MPI_Init allocates until the process ends (its component
-// registry, hwloc's topology), which LeakSanitizer reports at exit: suppressed for Open
-// MPI's own libraries only (as the topic's tests do). Open MPI is built without frame
-// pointers, so leaks are unwound the slow way, or the report could not name the library.
-extern "C" const char* __asan_default_options() { return "fast_unwind_on_malloc=0"; }
-extern "C" const char* __lsan_default_suppressions() {
-    return "leak:libmpi.so\nleak:libopen-pal.so\nleak:libopen-rte.so\nleak:libhwloc.so\n"
-           "leak:libpmix.so\nleak:libevent\nleak:libprrte.so\nleak:mca_\n";
-}
-#endif
+#include "common/open_mpi_sanitizer.hpp"   // Open MPI's own leaks, under ASan
 
 namespace {
 

@@ -35,15 +35,7 @@
 #include "datasets/corpus.hpp"
 #include "mpi.hpp"
 
-#if defined(__SANITIZE_ADDRESS__)
-// What Open MPI keeps allocated until the process ends, suppressed as in
-// mpi_test_main.cpp (unwound the slow way: Open MPI has no frame pointers).
-extern "C" const char* __asan_default_options() { return "fast_unwind_on_malloc=0"; }
-extern "C" const char* __lsan_default_suppressions() {
-    return "leak:libmpi.so\nleak:libopen-pal.so\nleak:libopen-rte.so\nleak:libhwloc.so\n"
-           "leak:libpmix.so\nleak:libevent\nleak:libprrte.so\nleak:mca_\n";
-}
-#endif
+#include "common/open_mpi_sanitizer.hpp"   // Open MPI's own leaks, under ASan
 
 namespace {
 

@@ -23,18 +23,7 @@
 #include <boost/mpi/communicator.hpp>
 #include <boost/mpi/environment.hpp>
 
-#if defined(__SANITIZE_ADDRESS__)
-// Open MPI keeps some of what it allocates in MPI_Init until the process ends (its
-// component registry, hwloc's topology): LeakSanitizer reports those at exit. Only
-// allocations made inside Open MPI's own libraries are suppressed; the course's stand.
-// Open MPI is built without frame pointers, so the fast unwinder stops at its first
-// frame and the report cannot name the library: leaks are unwound the slow way.
-extern "C" const char* __asan_default_options() { return "fast_unwind_on_malloc=0"; }
-extern "C" const char* __lsan_default_suppressions() {
-    return "leak:libmpi.so\nleak:libopen-pal.so\nleak:libopen-rte.so\nleak:libhwloc.so\n"
-           "leak:libpmix.so\nleak:libevent\nleak:libprrte.so\nleak:mca_\n";
-}
-#endif
+#include "common/open_mpi_sanitizer.hpp"   // Open MPI's own leaks, under ASan
 
 int main(int argc, char** argv) {
     std::vector<char*> args;
