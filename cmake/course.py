@@ -880,6 +880,10 @@ def cmd_check(opts):
     topic = resolve_topic(opts.topic)
     if opts.repeat < 1:
         fail("--repeat needs a number of runs of at least 1", code=2)
+    if opts.tsan and mpi_topic(topic):
+        fail(f"{topic}'s tests do not run under ThreadSanitizer: Open MPI's libraries are not instrumented, "
+             "so every case would report races inside them",
+             f"./course check {topic[:2]} --asan (AddressSanitizer+UBSan) works with MPI", code=2)
     ensure_dependencies()
     sanitizer = "tsan" if opts.tsan else "asan" if opts.asan else None
     if sanitizer:
@@ -899,7 +903,8 @@ def cmd_check(opts):
             say(paint(f"✓ {topic}: the {total} selected test case(s) pass{runs}", "green"))
         else:
             say(paint(f"✓ {topic}: all {total} tests pass{runs}. Well done!", "green"))
-            say(f"next: ./course check {topic[:2]} --tsan looks for data races; "
+            check = "--asan looks for memory errors" if mpi_topic(topic) else "--tsan looks for data races"
+            say(f"next: ./course check {topic[:2]} {check}; "
                 f"./course run {topic[:2]} --mine runs the lesson on your code")
         sys.exit(0)
     say(paint(f"\n✗ {topic}: {what}{passed}/{total} tests pass", "red"))
