@@ -38,8 +38,8 @@ void engines_section(course::Lesson& lesson, const Job& job) {
     std::fflush(stdout);
     lesson.say("");
     lesson.say("  The line between them is failure. MPI assumes every rank lives to the end: nothing is");
-    lesson.say("  re-run, so nothing needs to be written down on the way, and a reduction costs microseconds");
-    lesson.say("  (section 2). MapReduce and Spark keep each task's input and re-run a lost task elsewhere,");
+    lesson.say("  re-run, so nothing needs to be written down on the way, and an array's reduction costs");
+    lesson.say("  microseconds (section 2). MapReduce and Spark keep each task's input and re-run a lost task elsewhere,");
     lesson.say("  which is why they go through disk or lineage and start tasks in milliseconds, not micro-");
     lesson.say("  seconds: the original material's Spark local[12] spent 5.8 s on take(10) of a lazy RDD, one");
     lesson.say("  whole task run to hand back ten ids, and 16.7 s on a count that ran every task again.");

@@ -172,11 +172,12 @@ struct Row {
     Reduction run;
 };
 
-// "0.01 %", "3.2 %", "42 %": small shares keep their digits.
+// "0.0045 %", "0.56 %", "3.2 %", "42 %": small shares keep two significant digits.
 std::string share_text(double fraction) {
     char buf[32];
     double p = fraction * 100;
-    std::snprintf(buf, sizeof buf, p < 1 ? "%.2f %%" : p < 10 ? "%.1f %%" : "%.0f %%", p);
+    if (p > 0 && p < 0.01) std::snprintf(buf, sizeof buf, "%.2g %%", p);
+    else std::snprintf(buf, sizeof buf, p < 1 ? "%.2f %%" : p < 10 ? "%.1f %%" : "%.0f %%", p);
     return buf;
 }
 
