@@ -302,14 +302,7 @@ double fit_serial_fraction(const std::vector<std::pair<unsigned, double>>& times
     return xx > 0 ? std::clamp(xy / xx, 0.0, 1.0) : 0.0;
 }
 
-std::string thousands(std::uint64_t n) {
-    std::string digits = std::to_string(n), out;
-    for (std::size_t i = 0; i < digits.size(); ++i) {
-        if (i > 0 && (digits.size() - i) % 3 == 0) out += ',';
-        out += digits[i];
-    }
-    return out;
-}
+std::string thousands(std::uint64_t n) { return course::format_thousands(n); }
 
 std::string human(double seconds) { return course::format_duration(seconds); }
 

@@ -115,14 +115,7 @@ std::string transport(const Place& from, const Place& to) {
 
 std::string seconds_text(double s) { return course::format_seconds(s); }
 
-std::string thousands(std::uint64_t n) {
-    std::string digits = std::to_string(n), out;
-    for (std::size_t i = 0; i < digits.size(); ++i) {
-        if (i > 0 && (digits.size() - i) % 3 == 0) out += ',';
-        out += digits[i];
-    }
-    return out;
-}
+std::string thousands(std::uint64_t n) { return course::format_thousands(n); }
 
 std::string bytes_text(double bytes) {
     char buf[32];

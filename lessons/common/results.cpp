@@ -38,6 +38,15 @@ std::string format_seconds(double s) {
     return buf;
 }
 
+std::string format_thousands(std::uint64_t n) {
+    std::string digits = std::to_string(n), out;
+    for (std::size_t i = 0; i < digits.size(); ++i) {
+        if (i > 0 && (digits.size() - i) % 3 == 0) out += ',';
+        out += digits[i];
+    }
+    return out;
+}
+
 std::string format_duration(double seconds) {
     char buf[32];
     if (seconds >= 1) std::snprintf(buf, sizeof buf, "%.2f s", seconds);

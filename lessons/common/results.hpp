@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <iosfwd>
 #include <string>
 #include <vector>
@@ -53,6 +54,8 @@ std::string format_seconds(double seconds);
 std::string format_percent(double fraction);
 // A duration for prose, in the unit that reads best: "1.24 s", "12.3 ms", "4.5 us", "80 ns".
 std::string format_duration(double seconds);
+// A count with thousands separators: 12000000 -> "12,000,000".
+std::string format_thousands(std::uint64_t n);
 
 // What the --json file says about the machine: {"cores": 2, "compiler": "g++ 12.2.0"}.
 nlohmann::json machine_json();

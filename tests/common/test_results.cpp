@@ -58,3 +58,10 @@ TEST_CASE("seconds and percentages are formatted for people") {
     CHECK(course::format_seconds(0.0000123) == "0.000012");
     CHECK(course::format_percent(0.874) == "87 %");
 }
+
+TEST_CASE("format_thousands puts a comma before every group of three digits") {
+    CHECK(course::format_thousands(0) == "0");
+    CHECK(course::format_thousands(999) == "999");
+    CHECK(course::format_thousands(1000) == "1,000");
+    CHECK(course::format_thousands(12000000) == "12,000,000");
+}
