@@ -39,6 +39,19 @@ if(simdjson_FOUND)
   target_compile_definitions(course_simdjson INTERFACE COURSE_HAVE_SIMDJSON=1)
 endif()
 
+# Optional: libdeflate, a faster inflate for whole gzip files in memory: one more row of
+# lesson 08's decompression table. course_libdeflate is empty where it is missing; code
+# checks COURSE_HAVE_LIBDEFLATE.
+add_library(course_libdeflate INTERFACE)
+find_package(PkgConfig QUIET)
+if(PkgConfig_FOUND)
+  pkg_check_modules(LIBDEFLATE QUIET IMPORTED_TARGET libdeflate)
+endif()
+if(LIBDEFLATE_FOUND)
+  target_link_libraries(course_libdeflate INTERFACE PkgConfig::LIBDEFLATE)
+  target_compile_definitions(course_libdeflate INTERFACE COURSE_HAVE_LIBDEFLATE=1)
+endif()
+
 # MPI for topic 09 (Open MPI from the distribution, through Boost.MPI). Optional: where
 # MPI or Boost.MPI is missing, topic 09 is skipped with one message and the rest builds.
 find_package(MPI QUIET COMPONENTS CXX)

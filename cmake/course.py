@@ -129,11 +129,11 @@ def debian_packages():
     catch2 = "libcatch2-dev" if has_libcatch2 else "catch2"
     return ["g++", "cmake", "ninja-build", "ccache", "pkg-config", "git", *boost, "libcurl4-openssl-dev",
             "zlib1g-dev", "libssl-dev", "nlohmann-json3-dev", catch2, "libtbb-dev", "libsimdjson-dev",
-            "openmpi-bin", "libopenmpi-dev", "gdb"]
+            "libdeflate-dev", "openmpi-bin", "libopenmpi-dev", "gdb"]
 
 
 BREW_PACKAGES = ["cmake", "ninja", "ccache", "boost", "boost-mpi", "curl", "zlib", "openssl@3", "nlohmann-json",
-                 "catch2", "tbb", "simdjson", "open-mpi"]
+                 "catch2", "tbb", "simdjson", "libdeflate", "open-mpi"]
 
 
 def missing_debian(packages):

@@ -30,7 +30,7 @@ namespace {
 
 // One file's task. A named coroutine taking its parameters by value: a capturing
 // lambda used as a coroutine would lose its captures at the first suspension.
-asio::awaitable<void> load_file_task(Channel<Paper>* out, ErrorLog* errors, fs::path file,
+asio::awaitable<void> load_file_task(Channel<Paper>* out, ErrorLog* errors, fs::path file, ParseFn parse,
                                      course::Recorder* recorder, std::string lane) {
     const auto start = course::Clock::now();
     const long pid = long(::getpid());
@@ -40,7 +40,7 @@ asio::awaitable<void> load_file_task(Channel<Paper>* out, ErrorLog* errors, fs::
         while (reader.next(line)) {
             std::optional<Paper> paper;
             try {
-                paper = course::loading::parse_paper(line);
+                paper = parse(line);
             } catch (const course::loading::paper_error& e) {
                 auto at = reader.line_number();
                 errors->add({.file = file.string(), .line = at,
@@ -62,15 +62,16 @@ asio::awaitable<void> load_file_task(Channel<Paper>* out, ErrorLog* errors, fs::
 
 }  // namespace
 
-LoadHandle async_channel_load(std::vector<fs::path> files, std::size_t capacity, course::Recorder* recorder) {
-    return LoadHandle(capacity, [files = std::move(files), recorder](Channel<Paper>& out, ErrorLog& errors,
-                                                                     std::stop_token) {
+LoadHandle async_channel_load(std::vector<fs::path> files, std::size_t capacity, course::Recorder* recorder,
+                              ParseFn parse) {
+    return LoadHandle(capacity, [files = std::move(files), recorder, parse](Channel<Paper>& out, ErrorLog& errors,
+                                                                            std::stop_token) {
         asio::io_context context(1);   // one thread: this one
         std::exception_ptr failure;
         for (std::size_t i = 0; i < files.size(); ++i) {
             // Only the first six tasks are drawn: 40 rows of "everyone all the time" say no more.
             course::Recorder* r = i < 6 ? recorder : nullptr;
-            asio::co_spawn(context, load_file_task(&out, &errors, files[i], r, "task " + std::to_string(i + 1)),
+            asio::co_spawn(context, load_file_task(&out, &errors, files[i], parse, r, "task " + std::to_string(i + 1)),
                            [&](std::exception_ptr e) {
                                // channel_closed (the consumer stopped) or a real failure: stop
                                // every task; io_context's destructor frees their frames.

@@ -6,215 +6,11 @@
 // cannot beat decompression alone, however fast the parser (Amdahl in action).
 #include <cstdio>
 #include <iostream>
-#include <limits>
-
-#include <nlohmann/json.hpp>
-#ifdef COURSE_HAVE_SIMDJSON
-#include <simdjson.h>
-#endif
 
 #include "common/gzip_lines.hpp"
 #include "parts.hpp"
 
 namespace lesson08 {
-
-using course::loading::Paper;
-using course::loading::paper_error;
-using json = nlohmann::json;
-
-namespace {
-
-// The seed's skip rules and our type rules, shared by both fast parsers once they
-// have pulled the four fields out.
-struct Fields {
-    bool title = false, authors = false, year = false, abstract = false;   // present, not null
-    bool wrong_type = false;
-    std::string why;
-    Paper paper;
-    std::int64_t year_value = 0;
-    std::string abstract_text;
-
-    void type_error(std::string what) {
-        if (!wrong_type) wrong_type = true, why = std::move(what);
-    }
-    std::optional<Paper> finish() {
-        if (!title || !authors || !year || !abstract) return std::nullopt;
-        if (wrong_type) throw paper_error(why);
-        if (year_value < std::numeric_limits<int>::min() || year_value > std::numeric_limits<int>::max())
-            throw paper_error("\"year\" is out of range");
-        if (paper.authors.empty()) return std::nullopt;
-        paper.abstract_tokens = course::loading::tokenize_abstract(abstract_text);
-        if (paper.abstract_tokens.empty()) return std::nullopt;
-        paper.year = int(year_value);
-        return std::move(paper);
-    }
-};
-
-// nlohmann SAX: one callback per token. depth counts open objects/arrays: 1 inside the
-// record, 2 inside "authors", 3 inside one author.
-class FourFields : public nlohmann::json_sax<json> {
-public:
-    Fields f;
-
-    bool null() override { return value_null(); }
-    bool boolean(bool) override { return other("a boolean"); }
-    bool number_integer(number_integer_t v) override { return integer(v); }
-    bool number_unsigned(number_unsigned_t v) override { return integer(std::int64_t(v)); }
-    bool number_float(number_float_t, const string_t&) override { return other("a fraction"); }
-    bool binary(binary_t&) override { return other("binary"); }
-    bool string(string_t& s) override {
-        if (depth_ == 1) {
-            if (field_ == Field::title) f.title = true, f.paper.title = std::move(s);
-            else if (field_ == Field::abstract) f.abstract = true, f.abstract_text = std::move(s);
-            else if (field_ != Field::other) return other("a string");
-        } else if (depth_ == 2 && in_authors_) {
-            f.type_error("an author is not an object with a \"name\" string");
-        } else if (depth_ == 3 && in_authors_ && author_key_ == Field::name) {
-            f.paper.authors.push_back(std::move(s));
-            author_named_ = true;
-        }
-        return true;
-    }
-    bool start_object(std::size_t) override {
-        if (depth_ == 1 && field_ != Field::other) other("an object");
-        if (depth_ == 2 && in_authors_) author_named_ = false;
-        ++depth_;
-        return true;
-    }
-    bool end_object() override {
-        --depth_;
-        if (depth_ == 2 && in_authors_ && !author_named_) f.type_error("an author is not an object with a \"name\" string");
-        if (depth_ == 1) field_ = Field::other;
-        return true;
-    }
-    bool key(string_t& k) override {
-        if (depth_ == 1) {
-            field_ = k == "title" ? Field::title : k == "authors" ? Field::authors : k == "year" ? Field::year
-                   : k == "paperAbstract" ? Field::abstract : Field::other;
-        } else if (depth_ == 3 && in_authors_) {
-            author_key_ = k == "name" ? Field::name : Field::other;
-        }
-        return true;
-    }
-    bool start_array(std::size_t) override {
-        if (depth_ == 1 && field_ == Field::authors) in_authors_ = true, f.authors = true;
-        else if (depth_ == 1 && field_ != Field::other) other("a list");
-        else if (depth_ == 2 && in_authors_) f.type_error("an author is not an object with a \"name\" string");
-        ++depth_;
-        return true;
-    }
-    bool end_array() override {
-        if (--depth_ == 1) in_authors_ = false, field_ = Field::other;
-        return true;
-    }
-    bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception& e) override {
-        throw paper_error(std::string("malformed JSON: ") + e.what());
-    }
-
-private:
-    enum class Field { other, title, authors, year, abstract, name };
-    bool value_null() {
-        if (depth_ == 2 && in_authors_) f.type_error("an author is not an object with a \"name\" string");
-        if (depth_ == 3 && in_authors_ && author_key_ == Field::name) f.type_error("an author's name is null");
-        return true;   // a null top-level field counts as missing: nothing to set
-    }
-    bool integer(std::int64_t v) {
-        if (depth_ == 1 && field_ == Field::year) f.year = true, f.year_value = v;
-        else return other("a number");
-        return true;
-    }
-    bool other(const char* what) {
-        if (depth_ == 1) {
-            if (field_ == Field::title) f.title = true, f.type_error(std::string("\"title\" is ") + what);
-            if (field_ == Field::year) f.year = true, f.type_error(std::string("\"year\" is ") + what);
-            if (field_ == Field::abstract) f.abstract = true, f.type_error(std::string("\"paperAbstract\" is ") + what);
-            if (field_ == Field::authors) f.authors = true, f.type_error(std::string("\"authors\" is ") + what);
-        } else if (depth_ == 2 && in_authors_) {
-            f.type_error("an author is not an object with a \"name\" string");
-        } else if (depth_ == 3 && in_authors_ && author_key_ == Field::name) {
-            f.type_error("an author's name is not a string");
-        }
-        return true;
-    }
-
-    int depth_ = 0;
-    Field field_ = Field::other, author_key_ = Field::other;
-    bool in_authors_ = false, author_named_ = false;
-};
-
-std::optional<Paper> parse_paper_sax(std::string_view line) {
-    FourFields handler;
-    json::sax_parse(line.data(), line.data() + line.size(), &handler);
-    if (handler.f.title == false && handler.f.authors == false && handler.f.year == false && handler.f.abstract == false &&
-        (line.empty() || line.front() != '{'))
-        throw paper_error("not a JSON object");
-    return handler.f.finish();
-}
-
-#ifdef COURSE_HAVE_SIMDJSON
-// simdjson On-Demand: iterate the record's fields once, materialise only four.
-class SimdjsonPapers {
-public:
-    std::optional<Paper> parse(std::string_view line) {
-        // simdjson reads up to SIMDJSON_PADDING bytes past the end: copy into a padded buffer.
-        padded_.assign(line);
-        padded_.append(simdjson::SIMDJSON_PADDING, ' ');
-        Fields f;
-        try {
-            simdjson::ondemand::document doc = parser_.iterate(padded_.data(), line.size(), padded_.size());
-            simdjson::ondemand::object record = doc.get_object();
-            for (auto field : record) {
-                std::string_view key = field.unescaped_key();
-                auto value = field.value();
-                if (key != "title" && key != "authors" && key != "year" && key != "paperAbstract") continue;
-                if (value.type() == simdjson::ondemand::json_type::null) continue;
-                if (key == "title") {
-                    f.title = true;
-                    std::string_view s;
-                    if (value.get_string().get(s)) f.type_error("\"title\" is not a string");
-                    else f.paper.title = s;
-                } else if (key == "year") {
-                    f.year = true;
-                    if (value.get_int64().get(f.year_value)) f.type_error("\"year\" is not an integer");
-                } else if (key == "paperAbstract") {
-                    f.abstract = true;
-                    std::string_view s;
-                    if (value.get_string().get(s)) f.type_error("\"paperAbstract\" is not a string");
-                    else f.abstract_text = s;
-                } else {
-                    f.authors = true;
-                    simdjson::ondemand::array authors;
-                    if (value.get_array().get(authors)) {
-                        f.type_error("\"authors\" is not a list");
-                        continue;
-                    }
-                    for (auto author : authors) {
-                        simdjson::ondemand::object object;
-                        bool named = false;
-                        if (!author.get_object().get(object))
-                            for (auto member : object) {
-                                std::string_view name;
-                                if (std::string_view(member.unescaped_key()) == "name" &&
-                                    !member.value().get_string().get(name))
-                                    f.paper.authors.emplace_back(name), named = true;
-                            }
-                        if (!named) f.type_error("an author is not an object with a \"name\" string");
-                    }
-                }
-            }
-        } catch (const simdjson::simdjson_error& e) {
-            throw paper_error(std::string("malformed JSON: ") + e.what());
-        }
-        return f.finish();
-    }
-
-private:
-    simdjson::ondemand::parser parser_;
-    std::string padded_;
-};
-#endif
-
-}  // namespace
 
 void move_bottleneck(course::Lesson& lesson, const Settings& s, const StageRates& rates) {
     lesson.section("5. Moving the bottleneck: a faster parser, and decompression becomes the limit");
@@ -228,16 +24,11 @@ void move_bottleneck(course::Lesson& lesson, const Settings& s, const StageRates
 
     struct Parser {
         std::string name;
-        std::function<std::optional<Paper>(std::string_view)> parse;
+        ParseFn parse;
     };
-    std::vector<Parser> parsers = {
-        {"nlohmann DOM", [](std::string_view l) { return course::loading::parse_paper(l); }},
-        {"nlohmann SAX", parse_paper_sax},
-    };
-#ifdef COURSE_HAVE_SIMDJSON
-    auto simd = std::make_shared<SimdjsonPapers>();
-    parsers.push_back({"simdjson", [simd](std::string_view l) { return simd->parse(l); }});
-#else
+    std::vector<Parser> parsers;
+    for (auto kind : available_parsers()) parsers.push_back({parser_title(kind), parse_function(kind)});
+#ifndef COURSE_HAVE_SIMDJSON
     lesson.say("  (simdjson not found at build time: its row is skipped; install libsimdjson-dev and rebuild.)");
 #endif
 

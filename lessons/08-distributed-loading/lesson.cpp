@@ -16,6 +16,7 @@
 #include <thread>
 
 #include <cctype>
+#include <ctime>
 #include <fstream>
 
 #include <sys/resource.h>
@@ -31,6 +32,19 @@
 namespace lesson08 {
 
 unsigned cores() { return std::max(1u, std::thread::hardware_concurrency()); }
+
+double self_cpu_seconds() {
+    rusage usage{};
+    ::getrusage(RUSAGE_SELF, &usage);
+    return double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) +
+           double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) * 1e-6;
+}
+
+double thread_cpu_seconds() {
+    timespec t{};
+    ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+    return double(t.tv_sec) + double(t.tv_nsec) * 1e-9;
+}
 double megabytes(std::uint64_t bytes) { return double(bytes) / 1e6; }
 
 }  // namespace lesson08
@@ -42,6 +56,7 @@ int main(int argc, char** argv) {
     std::size_t capacity = 1024, files = 0, records = 0;
     std::string takes;
     unsigned repeats = 1;
+    std::string parser;
     lesson.add_options()
         ("data", po::value(&data)->value_name("DIR"),
          "a folder of *.gz JSON-lines files (default: the generated corpus, made on first use)")
@@ -54,7 +69,11 @@ int main(int argc, char** argv) {
         ("take", po::value(&takes)->value_name("N,N,N"),
          "the n of take(n) (default 1000,10000,100000; --quick 100,1000,3000)")
         ("repeats", po::value(&repeats)->value_name("N"),
-         "best of N runs for every take and drain (default 1: on a busy machine try 3)");
+         "best of N runs for every take and drain (default 1: on a busy machine try 3)")
+        ("parser", po::value(&parser)->value_name("dom|sax|simdjson"),
+         "the JSON parser of every loader in the take and drain tables: dom = the exercise's parse_paper "
+         "(nlohmann DOM) and loaders; sax = nlohmann's SAX interface; simdjson = simdjson On-Demand (where "
+         "libsimdjson-dev was found at build time). Default: dom, then the fastest built in");
 
     return lesson.run(argc, argv, [&] {
         lesson08::Settings s;
@@ -62,6 +81,8 @@ int main(int argc, char** argv) {
         s.capacity = capacity;
         s.repeats = std::max(1u, repeats);
         s.stage_files = lesson.quick() ? 4 : 8;
+        if (!parser.empty()) s.parsers = {lesson08::parser_from_name(parser)};
+        else s.parsers = {lesson08::ParserKind::dom, lesson08::fastest_parser()};
         if (data.empty()) {
             course::datasets::CorpusOptions corpus;
             corpus.files = files ? files : lesson.quick() ? 4 : 40;
@@ -93,6 +114,7 @@ int main(int argc, char** argv) {
         std::cout << "; " << s.workers << " workers, channel capacity " << s.capacity << "\n";
 
         auto rates = lesson08::stage_limits(lesson, s);
+        lesson08::breakdown(lesson, s, rates);
         lesson08::race(lesson, s, rates);
         lesson08::move_bottleneck(lesson, s, rates);
     });

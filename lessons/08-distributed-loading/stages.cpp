@@ -73,6 +73,15 @@ StageRates stage_limits(course::Lesson& lesson, Settings& s) {
     const double mb = megabytes(bytes);
     rates.decompress = mb / t_decompress;
     rates.parse = mb / t_parse;
+    rates.json[ParserKind::dom] = rates.parse;
+    for (auto kind : available_parsers()) {   // the fast parsers' JSON part, for their loaders' bounds
+        if (kind == ParserKind::dom) continue;
+        auto only = parse_only_function(kind);
+        double t = course::best_of(int(s.repeats), [&] {
+            for (auto& line : text) members += only(line);
+        });
+        rates.json[kind] = mb / t;
+    }
     rates.paper = mb / t_paper;
     rates.bytes_per_paper = papers ? double(bytes) / double(papers) : 1.0;
     if (s.bytes == 0)   // no manifest: estimate the corpus from the files measured
