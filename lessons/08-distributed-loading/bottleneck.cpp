@@ -44,12 +44,13 @@ std::uint64_t zlib_inflate_only(const std::vector<fs::path>& files) {
         std::ifstream stream(file, std::ios::binary);
         z_stream z{};
         if (inflateInit2(&z, 15 + 16) != Z_OK) throw std::runtime_error("inflateInit2 failed");
-        for (bool more = true; more;) {
+        bool more = true;
+        while (more) {
             if (z.avail_in == 0) {
                 stream.read(in.data(), std::streamsize(in.size()));
                 z.next_in = reinterpret_cast<unsigned char*>(in.data());
                 z.avail_in = static_cast<uInt>(stream.gcount());
-                if (z.avail_in == 0) break;   // the end of the file
+                if (z.avail_in == 0) break;   // the end of the file (more stays true)
             }
             z.next_out = out.data();
             z.avail_out = static_cast<uInt>(out.size());
@@ -60,6 +61,7 @@ std::uint64_t zlib_inflate_only(const std::vector<fs::path>& files) {
         }
         inflateEnd(&z);
         if (!more) throw std::runtime_error(file.string() + ": corrupt gzip data (zlib inflate)");
+        // (a clean end leaves the loop by the break above, with more still true)
     }
     return total;
 }
