@@ -23,42 +23,15 @@ from collections import Counter
 from mpi4py import MPI
 
 
-OPENING = "([{\"'"
-CLOSING = ")]}\"'.,;:!?"
-FULL_STOP = ".!?"
-
-
-def tokenize_abstract(text):
-    """Sentences of tokens, by topic 08's rule: words between spaces, leading ( [ { " ' and
-    trailing ) ] } " ' . , ; : ! ? split off as tokens; a trailing . ! or ? ends a sentence."""
-    sentences, tokens = [], []
-    for word in text.split():
-        core = word.lstrip(OPENING)
-        tokens.extend(word[: len(word) - len(core)])
-        body = core.rstrip(CLOSING)
-        if body:
-            tokens.append(body)
-        tail = core[len(body):]
-        if tail:
-            tokens.extend(tail)
-            if any(c in FULL_STOP for c in tail):
-                sentences.append(tokens)
-                tokens = []
-    if tokens:
-        sentences.append(tokens)
-    return sentences
+# Topic 08's parse_paper in Python: one copy, in lesson 08's plain Python loader.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "08-distributed-loading"))
+from python_loader import parse_record  # noqa: E402
 
 
 def year_of_valid_paper(line):
     """The year of a record parse_paper keeps (its abstract tokenized, as the C++ ranks do), else None."""
-    record = json.loads(line)
-    title, authors, year, abstract = (record.get(k) for k in ("title", "authors", "year", "paperAbstract"))
-    if title is None or authors is None or year is None or abstract is None:
-        return None
-    names = [author["name"] for author in authors]
-    if not names or not tokenize_abstract(abstract):
-        return None
-    return year
+    paper = parse_record(line)
+    return None if paper is None else paper[2]
 
 
 def count_file(name, years):
