@@ -1212,6 +1212,11 @@ def parser():
                                    "prints the command\nit runs, so you can type it yourself.",
                        formatter_class=argparse.RawDescriptionHelpFormatter,
                        epilog="""Lesson options go after --: ./course run 04 -- --quick --json r.json
+Each lesson lists its own: ./course run 08 -- --help
+
+Topic 08 (loading):
+  ./course run 08                      every loader with the exercise's parser (dom), then the fastest
+  ./course run 08 -- --parser sax      every loader with one parser: dom, sax or simdjson
 
 Topic 09 (MPI):
   ./course run 09                      2 ranks on this machine
