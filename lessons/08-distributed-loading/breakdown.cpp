@@ -90,11 +90,11 @@ void breakdown(course::Lesson& lesson, const Settings& s, const StageRates& rate
 
     lesson.say("\nWhere the serial loader's time goes, per paper (" + std::to_string(abstracts.size()) +
                " papers of the same files; each stage timed alone, the loader timed whole):");
-    std::printf("  %-44s", "stage (producer thread, one after the other)");
+    std::printf("  %-48s", "stage (producer thread, one after the other)");
     for (auto kind : kinds) std::printf(" | %9s %6s", parser_name(kind).c_str(), "share");
     std::printf("\n");
     auto row = [&](const char* name, double Stages::*field, bool share = true) {
-        std::printf("  %-44s", name);
+        std::printf("  %-48s", name);
         for (auto& st : measured) {
             double ns = st.*field / double(st.papers) * 1e9;
             if (share) std::printf(" | %6.0f ns %5.0f%%", ns, 100.0 * (st.*field) / st.loader);
@@ -104,11 +104,14 @@ void breakdown(course::Lesson& lesson, const Settings& s, const StageRates& rate
     };
     row("decompress (zlib, GzipLineReader)", &Stages::decompress);
     row("JSON parse", &Stages::parse);
-    row("fields and skip rules (whole parse - the rest)", &Stages::fields);
+    row("fields and skip rules (derived: parse - rest)", &Stages::fields);
     row("tokenize (tokenize_abstract)", &Stages::tokenize);
-    row("channel hand-off (loader - the stages above)", &Stages::handoff);
+    row("channel hand-off (derived: loader - the above)", &Stages::handoff);
     row("= the serial loader, measured", &Stages::loader);
     row("consumer: pop + free (its own thread, CPU)", &Stages::consumer, false);
+    std::printf("  The hand-off is mostly the allocator: each paper's ~30 blocks, allocated by the producer,\n"
+                "  are freed by the consumer's thread, back into the producer's malloc arena under its lock,\n"
+                "  while the producer allocates there (docs/08 has this table with jemalloc preloaded).\n");
     std::cout.flush();
 
     for (std::size_t k = 0; k < kinds.size(); ++k) {

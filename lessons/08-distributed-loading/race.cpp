@@ -109,6 +109,7 @@ void race(course::Lesson& lesson, const Settings& s, const StageRates& rates) {
     std::vector<std::string> leftovers;
     for (std::size_t n : s.takes) {
         std::string line = "  take(" + std::to_string(n) + ") then close, extra threads / child processes left:";
+        bool all_clean = true;
         for (auto& v : loaders) {
             // Best of s.repeats runs, each with a fresh loader: the least disturbed by
             // whatever else the machine runs. Every run must leave nothing behind.
@@ -126,6 +127,7 @@ void race(course::Lesson& lesson, const Settings& s, const StageRates& rates) {
                 children = std::max(children, child_processes());
             }
             line += " " + v.name + " " + std::to_string(threads) + "/" + std::to_string(children);
+            all_clean = all_clean && threads == 0 && children == 0;
             measured[{v.name, n}] = seconds;
 
             const std::string serial_name = named("serial", v.parser);
@@ -151,7 +153,9 @@ void race(course::Lesson& lesson, const Settings& s, const StageRates& rates) {
                                          std::to_string(children) + " child process(es) behind after take(" +
                                          std::to_string(n) + ")");
         }
-        leftovers.push_back(line);
+        leftovers.push_back(all_clean ? "  take(" + std::to_string(n) + ") then close: 0 extra threads and 0 child processes left, all " +
+                                            std::to_string(loaders.size()) + " loaders"
+                                      : line);
     }
     lesson.report(takes);
     for (auto& line : leftovers) lesson.say(line);
