@@ -109,7 +109,7 @@ void breakdown(course::Lesson& lesson, const Settings& s, const StageRates& rate
     row("channel hand-off (derived: loader - the above)", &Stages::handoff);
     row("= the serial loader, measured", &Stages::loader);
     row("consumer: pop + free (its own thread, CPU)", &Stages::consumer, false);
-    std::printf("  The hand-off is mostly the allocator: each paper's ~30 blocks, allocated by the producer,\n"
+    std::printf("  The hand-off is mostly the allocator: each paper's ~18 heap blocks, made by the producer,\n"
                 "  are freed by the consumer's thread, back into the producer's malloc arena under its lock,\n"
                 "  while the producer allocates there (docs/08 has this table with jemalloc preloaded).\n");
     std::cout.flush();
