@@ -270,9 +270,11 @@ void race(course::Lesson& lesson, const Settings& s, const StageRates& rates) {
             const auto& row = row_of(named(loader, kind));
             std::printf("    %-20s %6.0f papers/s, %.2fx serial %s", row.variant.c_str(), row.items_per_second(),
                         serial.seconds / row.seconds, parser_name(kind).c_str());
-            if (row.extra.contains("parent_ns_per_paper"))
-                std::printf("; the parent's receiving thread: %.0f ns per paper received",
-                            row.extra["parent_ns_per_paper"].get<double>());
+            if (row.extra.contains("parent_ns_per_paper")) {
+                const double ns = row.extra["parent_ns_per_paper"].get<double>();
+                std::printf("; the parent's receiving thread: %.0f ns per paper received, busy %.0f %% of the drain",
+                            ns, 100.0 * ns * 1e-9 * double(row.n) / row.seconds);
+            }
             std::printf("\n");
         }
     }
