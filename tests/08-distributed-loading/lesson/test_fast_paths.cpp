@@ -147,7 +147,7 @@ TEST_CASE("lesson 08: every --parser throws paper_error where parse_paper does, 
 
 // Rule: the lesson's loaders deliver what the solution's serial loader delivers (the
 // same papers as a multiset, the same failed files and lines), with every parser.
-TEST_CASE("lesson 08: the lesson's serial, threaded and distributed loaders match the solution's, with every parser") {
+TEST_CASE("lesson 08: the lesson's serial, async, threaded and distributed loaders match the solution's, with every parser") {
     const auto files = all_files();
     auto reference = serial_channel_load(files, 64);
     std::vector<Paper> expected;
@@ -158,8 +158,9 @@ TEST_CASE("lesson 08: the lesson's serial, threaded and distributed loaders matc
 
     for (ParserKind kind : lesson08::available_parsers()) {
         auto parse = lesson08::parse_function(kind);
-        const std::pair<const char*, std::function<LoadHandle()>> loaders[] = {
+        const std::pair<const char*, std::function<LoadHandle()>> loaders[] = {   // async.cpp, loaders.cpp
             {"serial", [&] { return lesson08::serial_load(files, 64, nullptr, parse); }},
+            {"async", [&] { return lesson08::async_channel_load(files, 64, nullptr, parse); }},
             {"threaded", [&] { return lesson08::threaded_load(files, 3, 64, nullptr, parse); }},
             {"distributed", [&] { return lesson08::distributed_load(files, 3, 64, nullptr, parse); }},
         };
