@@ -13,9 +13,6 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
-#include <unistd.h>
-
-#include "common/gzip_lines.hpp"
 #include "parts.hpp"
 
 namespace lesson08 {
@@ -33,30 +30,13 @@ namespace {
 asio::awaitable<void> load_file_task(Channel<Paper>* out, ErrorLog* errors, fs::path file, ParseFn parse,
                                      course::Recorder* recorder, std::string lane) {
     const auto start = course::Clock::now();
-    const long pid = long(::getpid());
-    try {
-        course::GzipLineReader reader(file.string());
-        std::string_view line;
-        while (reader.next(line)) {
-            std::optional<Paper> paper;
-            try {
-                paper = parse(line);
-            } catch (const course::loading::paper_error& e) {
-                auto at = reader.line_number();
-                errors->add({.file = file.string(), .line = at,
-                             .message = file.string() + ", line " + std::to_string(at) + ": " + e.what()});
-                break;
-            }
-            if (paper) {
-                paper->loaded_by = pid;
-                out->push(std::move(*paper));   // channel_closed ends the task (and the load)
-            }
-            // Take turns: every other file's task runs one step before this one goes on.
-            co_await asio::post(co_await asio::this_coro::executor, asio::use_awaitable);
-        }
-    } catch (const course::gzip_error& e) {
-        errors->add({.file = file.string(), .line = e.line(), .message = e.what()});
+    PaperLines lines(file, parse);
+    for (std::optional<Paper> paper; lines.next(paper);) {
+        if (paper) out->push(std::move(*paper));   // channel_closed ends the task (and the load)
+        // Take turns: every other file's task runs one step before this one goes on.
+        co_await asio::post(co_await asio::this_coro::executor, asio::use_awaitable);
     }
+    if (lines.error()) errors->add(*lines.error());
     if (recorder) recorder->record_on(lane, file.filename().string(), start, course::Clock::now());
 }
 

@@ -33,6 +33,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "common/frames.hpp"
 #include "common/gzip_lines.hpp"
 #include "parts.hpp"
 
@@ -45,30 +46,41 @@ using course::loading::LoadError;
 using course::loading::LoadHandle;
 using course::loading::Paper;
 
-std::optional<LoadError> for_each_paper(const fs::path& file, ParseFn parse,
-                                        const std::function<void(Paper&&)>& on_paper) {
-    const long pid = long(::getpid());
+PaperLines::PaperLines(const fs::path& file, ParseFn parse) : file_(file), parse_(parse), pid_(long(::getpid())) {
     try {
-        course::GzipLineReader reader(file.string());
+        reader_ = std::make_unique<course::GzipLineReader>(file.string());
+    } catch (const course::gzip_error& e) {
+        error_ = LoadError{.file = file.string(), .line = e.line(), .message = e.what()};
+    }
+}
+
+bool PaperLines::next(std::optional<Paper>& paper) {
+    paper.reset();
+    if (error_ || !reader_) return false;
+    try {
         std::string_view line;
-        while (reader.next(line)) {
-            std::optional<Paper> paper;
-            try {
-                paper = parse(line);
-            } catch (const course::loading::paper_error& e) {
-                const std::size_t at = reader.line_number();
-                return LoadError{.file = file.string(), .line = at,
-                                 .message = file.string() + ", line " + std::to_string(at) + ": " + e.what()};
-            }
-            if (!paper) continue;
-            paper->loaded_by = pid;
-            on_paper(std::move(*paper));
-        }
+        if (!reader_->next(line)) return false;
+        paper = parse_(line);
+    } catch (const course::loading::paper_error& e) {
+        const std::size_t at = reader_->line_number();
+        error_ = LoadError{.file = file_.string(), .line = at,
+                           .message = file_.string() + ", line " + std::to_string(at) + ": " + e.what()};
+        return false;
     } catch (const course::gzip_error& e) {
         // The reader delivered every complete line before the problem: so did we.
-        return LoadError{.file = file.string(), .line = e.line(), .message = e.what()};
+        error_ = LoadError{.file = file_.string(), .line = e.line(), .message = e.what()};
+        return false;
     }
-    return std::nullopt;
+    if (paper) paper->loaded_by = pid_;
+    return true;
+}
+
+std::optional<LoadError> for_each_paper(const fs::path& file, ParseFn parse,
+                                        const std::function<void(Paper&&)>& on_paper) {
+    PaperLines lines(file, parse);
+    for (std::optional<Paper> paper; lines.next(paper);)
+        if (paper) on_paper(std::move(*paper));
+    return lines.error();
 }
 
 namespace {
@@ -201,30 +213,10 @@ private:
 [[noreturn]] void fail_errno(const char* what) { throw std::system_error(errno, std::generic_category(), what); }
 std::int64_t now_ns() { return course::Clock::now().time_since_epoch().count(); }
 
-bool send_all(int fd, std::string_view bytes) {
-    while (!bytes.empty()) {
-        ssize_t n = ::send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) return false;
-        bytes.remove_prefix(std::size_t(n));
-    }
-    return true;
-}
-
-// A whole message at the front of `bytes`: {kind, body, bytes used}; used = 0 if incomplete.
-struct Frame {
-    char kind = 0;
-    std::string_view body;
-    std::size_t used = 0;
-};
-Frame next_frame(std::string_view bytes) {
-    if (bytes.size() < 5) return {};
-    std::uint32_t size;
-    std::memcpy(&size, bytes.data(), 4);
-    if (size == 0) throw std::runtime_error("empty worker message");
-    if (bytes.size() < 4 + std::size_t(size)) return {};
-    return {bytes[4], bytes.substr(5, size - 1), 4 + std::size_t(size)};
-}
+// The framing of messages, and sending them whole: lessons/common/frames.hpp.
+using course::frames::Frame;
+using course::frames::next_frame;
+using course::frames::send_all;
 
 constexpr std::uint32_t kBatchPapers = 64;
 
@@ -236,14 +228,14 @@ constexpr std::uint32_t kBatchPapers = 64;
     const std::int64_t pid = ::getpid();
     for (;;) {
         Frame frame;
-        while ((frame = next_frame(inbox)).used == 0) {
+        while ((frame = next_frame(inbox)).size == 0) {
             ssize_t n = ::recv(fd, buf, sizeof buf, 0);
             if (n < 0 && errno == EINTR) continue;
             if (n <= 0) ::_exit(0);   // the parent closed the socket: quit
             inbox.append(buf, std::size_t(n));
         }
         const std::uint32_t index = wire::Reader(frame.body).u32();
-        inbox.erase(0, frame.used);
+        inbox.erase(0, frame.size);
 
         const std::int64_t start = now_ns();
         std::size_t batch_at = 0, count_at = 0;
@@ -368,8 +360,8 @@ private:
         }
         w.filled += std::size_t(n);
         std::size_t used = 0;
-        for (Frame f; (f = next_frame(std::string_view(w.inbox.data() + used, w.filled - used))).used;) {
-            used += f.used;
+        for (Frame f; (f = next_frame(std::string_view(w.inbox.data() + used, w.filled - used))).size;) {
+            used += f.size;
             handle(w, f);   // may block in push: backpressure reaches the workers
         }
         std::memmove(w.inbox.data(), w.inbox.data() + used, w.filled - used);

@@ -17,10 +17,12 @@
 #include <filesystem>
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "common/gzip_lines.hpp"
 #include "common/lesson.hpp"
 #include "common/process_stats.hpp"
 #include "loading.hpp"
@@ -74,6 +76,25 @@ void move_bottleneck(course::Lesson& lesson, const Settings& s, const StageRates
 course::loading::LoadHandle async_channel_load(std::vector<fs::path> files, std::size_t capacity,
                                                course::Recorder* recorder = nullptr,
                                                ParseFn parse = parse_function(ParserKind::dom));
+
+// One file, one line at a time: the loop of every loader of this lesson (the async task
+// takes turns between two calls of next). A bad line or bad gzip data ends the file: next
+// returns false and error() names the file and line; the papers before it were delivered.
+class PaperLines {
+public:
+    PaperLines(const fs::path& file, ParseFn parse);   // a file that cannot be opened: error()
+    // The next line: true with its paper (loaded_by = this pid), or nullopt for a record the
+    // seed skips; false at the end of the file or at a problem.
+    bool next(std::optional<course::loading::Paper>& paper);
+    const std::optional<course::loading::LoadError>& error() const { return error_; }
+
+private:
+    fs::path file_;
+    ParseFn parse_;
+    long pid_;
+    std::unique_ptr<course::GzipLineReader> reader_;
+    std::optional<course::loading::LoadError> error_;
+};
 
 // One file's papers, in order, to on_paper (loaded_by set to this pid); a bad line or
 // bad gzip data ends the file: the error, naming file and line, is returned after the

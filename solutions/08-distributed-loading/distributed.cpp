@@ -44,17 +44,7 @@ namespace {
 std::int64_t now_ns() { return Clock::now().time_since_epoch().count(); }
 Clock::time_point from_ns(std::int64_t ns) { return Clock::time_point(Clock::duration(ns)); }
 
-// Sends every byte; MSG_NOSIGNAL turns "the other side is gone" into EPIPE instead
-// of a SIGPIPE that would kill this process. False if the peer is gone.
-bool send_all(int fd, std::string_view bytes) {
-    while (!bytes.empty()) {
-        ssize_t n = ::send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) return false;
-        bytes.remove_prefix(std::size_t(n));
-    }
-    return true;
-}
+using course::frames::send_all;   // lessons/common/frames.hpp
 
 // ------------------------------------------------------------------------------
 // The worker: runs in the child process, only loader code, until its socket ends.

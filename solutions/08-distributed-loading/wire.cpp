@@ -76,13 +76,4 @@ Paper Decoder::paper() {
     return p;
 }
 
-Frame next_frame(std::string_view bytes) {
-    if (bytes.size() < 5) return {};
-    std::uint32_t size;
-    std::memcpy(&size, bytes.data(), 4);
-    if (size == 0) throw std::runtime_error("empty worker message");
-    if (bytes.size() < 4 + std::size_t(size)) return {};
-    return {Kind(bytes[4]), bytes.substr(5, size - 1), 4 + std::size_t(size)};
-}
-
 }  // namespace course::loading::wire

@@ -15,6 +15,7 @@
 #include <string>
 #include <string_view>
 
+#include "common/frames.hpp"
 #include "loading.hpp"
 
 namespace course::loading::wire {
@@ -53,13 +54,8 @@ private:
     std::string_view in_;
 };
 
-// A complete message at the front of `bytes`: its kind and body, and how many bytes it
-// took; nullopt-like (size 0) when the message is not complete yet.
-struct Frame {
-    Kind kind{};
-    std::string_view body;
-    std::size_t size = 0;   // bytes used, 0 = incomplete
-};
-Frame next_frame(std::string_view bytes);
+// Whole messages out of received bytes: lessons/common/frames.hpp (the framing above).
+using course::frames::Frame;
+using course::frames::next_frame;
 
 }  // namespace course::loading::wire
